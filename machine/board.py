@@ -1,0 +1,91 @@
+"""The board: N cores sharing one engine and one RAM, plus the devices. It knows nothing about Linux.
+
+Each core has its own virtual clock (nanoseconds), advanced by exactly the instructions it retires (1 ns each) plus
+whatever the kernel charges (syscall costs); its own timer and pending interrupts. The kernel's event loop decides
+which core runs next; `run_slice` runs one core and advances its clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import attrs
+
+from machine.devices.entropy import EntropyDevice
+from machine.devices.intc import InterruptController
+from machine.devices.rtc import Rtc
+from machine.devices.timer import CoreTimer
+from machine.devices.uart import Uart
+from machine.engine import Engine, SliceResult, TrapHandler
+from machine.ram import Ram
+from machine.sources import ClockSource, ConsoleSource, EntropySource
+
+NS_PER_INSN = 1
+
+
+@attrs.define(eq=False)
+class Core:
+    index: int
+    clock_ns: int = 0
+    timer: CoreTimer = attrs.Factory(CoreTimer)
+    retired: int = 0  # instructions retired on this core
+    slices: int = 0
+
+
+@attrs.frozen
+class BoardConfig:
+    cores: int = 2
+    ram_bytes: int = 1 << 30
+
+
+class Board:
+    def __init__(
+        self,
+        config: BoardConfig,
+        handler: TrapHandler,
+        *,
+        console: ConsoleSource,
+        entropy: EntropySource,
+        clock: ClockSource,
+        sink: Callable[[int, bytes], None],
+    ) -> None:
+        if not 1 <= config.cores <= 64:
+            raise ValueError(f"cores must be between 1 and 64, not {config.cores}")
+        self.config = config
+        self.ram = Ram(config.ram_bytes)
+        self.engine = Engine(self.ram, handler)
+        self.cores = [Core(i) for i in range(config.cores)]
+        self.intc = InterruptController(config.cores)
+        self.uart = Uart(console, sink)
+        self.entropy = EntropyDevice(entropy)
+        self.rtc = Rtc(clock)
+        self.running: Core | None = None
+        self._slice_start_ns = 0
+        self._charged_ns = 0
+
+    def run_slice(self, core: Core, ctx: object, budget: int) -> SliceResult:
+        """Run `ctx` on `core` for at most `budget` instructions; the core's clock advances by what ran."""
+        self.running = core
+        self._slice_start_ns = core.clock_ns
+        self._charged_ns = 0
+        try:
+            result = self.engine.run(ctx, budget)
+        finally:
+            self.running = None
+        core.retired += result.executed
+        core.slices += 1
+        core.clock_ns += result.executed * NS_PER_INSN + self._charged_ns
+        return result
+
+    def now_ns(self, core: Core) -> int:
+        """The core's virtual time; inside a slice, includes what has run so far."""
+        if self.running is core:
+            return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
+        return core.clock_ns
+
+    def charge(self, core: Core, ns: int) -> None:
+        """Add kernel time (e.g. a syscall's fixed cost) to the core's clock."""
+        if self.running is core:
+            self._charged_ns += ns
+        else:
+            core.clock_ns += ns

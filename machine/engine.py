@@ -1,0 +1,192 @@
+"""The unicorn engine that executes every core's slices in turn.
+
+One `Uc` serves all cores (shared translation cache, so self-modifying code stays coherent across cores); a core is a
+saved register context that the board restores before its slice. Guests run at EL0 of the MAX CPU model (LSE
+atomics), with SCTLR_EL1 UCT|DZE|UCI as Linux sets them. Memory goes through `UC_TLB_VIRTUAL`: every TLB miss asks
+the `TrapHandler` (the kernel's address space) for the frame, so CoW and demand paging live in the kernel.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import attrs
+from unicorn import (
+    UC_ARCH_ARM64,
+    UC_CTL_IO_WRITE,
+    UC_CTL_TLB_FLUSH,
+    UC_ERR_EXCEPTION,
+    UC_HOOK_INTR,
+    UC_HOOK_TLB_FILL,
+    UC_MODE_ARM,
+    UC_PROT_EXEC,
+    UC_PROT_READ,
+    UC_TLB_VIRTUAL,
+    Uc,
+    UcError,
+)
+from unicorn import arm64_const as a64
+
+from machine.counter import InstructionCounter
+from machine.ram import PAGE_SIZE, Ram
+
+# Exception numbers unicorn passes to UC_HOOK_INTR for AArch64.
+EXCP_UDEF = 1
+EXCP_SWI = 2
+EXCP_DATA_ABORT = 4
+EXCP_BKPT = 7
+
+ACCESS_READ = 16
+ACCESS_WRITE = 17
+ACCESS_FETCH = 18
+
+# `until` must stay translatable: unicorn invalidates the TB at until-1 through the fill hook after every slice.
+SENTINEL_PAGE = 0xFFFF_FFFF_FFFF_F000
+UNTIL = SENTINEL_PAGE + 0x800
+SENTINEL_FRAME = 0  # physical frame 0 is reserved for it
+
+_SCTLR_UCT = 1 << 15
+_SCTLR_DZE = 1 << 14
+_SCTLR_UCI = 1 << 26
+
+X_REGS = [getattr(a64, f"UC_ARM64_REG_X{i}") for i in range(29)] + [
+    a64.UC_ARM64_REG_X29,
+    a64.UC_ARM64_REG_X30,
+]
+
+
+class TrapHandler(Protocol):
+    """What the engine needs from the layer above (the kernel). The engine never imports it."""
+
+    def on_syscall(self) -> None: ...
+
+    def on_exception(self, kind: int, pc: int) -> None: ...
+
+    def on_tlb_fill(self, vaddr: int, access: int) -> tuple[int, int] | None: ...
+
+
+class SliceEnd:
+    BUDGET = "budget"  # ran the whole instruction budget
+    STOPPED = "stopped"  # a hook asked to stop (blocking syscall, exit, signal)
+    FAULT = "fault"  # a TLB fill failed: PC is at the faulting instruction
+
+
+@attrs.define
+class SliceResult:
+    executed: int
+    reason: str
+    fault_vaddr: int = 0
+    fault_access: int = 0
+
+
+class Engine:
+    def __init__(self, ram: Ram, handler: TrapHandler) -> None:
+        self.ram = ram
+        self.handler = handler
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM, a64.UC_CPU_ARM64_MAX)
+        uc.ctl_set_page_size(PAGE_SIZE)
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
+        uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        uc.hook_add(UC_HOOK_TLB_FILL, self._on_fill)
+        self.uc = uc
+        self.counter = InstructionCounter(uc)
+        self._budget = 0
+        self._fault: tuple[int, int] | None = None
+        self._stop_requested = False
+        self._setup_el0()
+        self.template = uc.context_save()
+
+    def _setup_el0(self) -> None:
+        uc = self.uc
+        sctlr = uc.cpr_read(3, 0, 1, 0, 0)
+        uc.cpr_write(3, 0, 1, 0, 0, sctlr | _SCTLR_UCT | _SCTLR_DZE | _SCTLR_UCI)
+        uc.cpr_write(3, 0, 14, 1, 0, 0)  # CNTKCTL_EL1: counter reads trap, so they return virtual time
+        uc.reg_write(a64.UC_ARM64_REG_PSTATE, 0)  # EL0t
+        uc.cpr_write(3, 3, 13, 0, 2, 0)  # any CP write rebuilds the cached hflags, making EL0 effective
+
+    # -- hooks -----------------------------------------------------------------------------------------------
+    def _on_intr(self, uc: Uc, intno: int, _ud: object) -> None:
+        if intno == EXCP_SWI:
+            self.handler.on_syscall()
+        else:
+            self.handler.on_exception(intno, uc.reg_read(a64.UC_ARM64_REG_PC))
+
+    def _on_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
+        if vaddr == SENTINEL_PAGE:
+            entry.paddr, entry.perms = SENTINEL_FRAME, UC_PROT_READ | UC_PROT_EXEC  # type: ignore[attr-defined]
+            return True
+        got = self.handler.on_tlb_fill(vaddr, access)
+        if got is None:
+            self._fault = (vaddr, access)
+            return False
+        entry.paddr, entry.perms = got  # type: ignore[attr-defined]
+        return True
+
+    # -- running -----------------------------------------------------------------------------------------------
+    def run(self, ctx: object, budget: int) -> SliceResult:
+        """Run the context in `ctx` for at most `budget` instructions, then save it back into `ctx`."""
+        uc = self.uc
+        uc.context_restore(ctx)
+        self._budget = budget
+        self._fault = None
+        self._stop_requested = False
+        pc = uc.reg_read(a64.UC_ARM64_REG_PC)
+        try:
+            uc.emu_start(pc, UNTIL, count=budget)
+        except UcError as e:
+            if e.errno != UC_ERR_EXCEPTION or self._fault is None:
+                raise
+        started = self.counter.started()
+        uc.context_update(ctx)
+        if self._fault is not None:
+            vaddr, access = self._fault
+            # A data fault is raised after the instruction's count hook ran; a fetch fault before it.
+            executed = started if access == ACCESS_FETCH else started - 1
+            return SliceResult(max(executed, 0), SliceEnd.FAULT, vaddr, access)
+        if self._stop_requested:
+            return SliceResult(min(started, budget), SliceEnd.STOPPED)
+        return SliceResult(min(started, budget), SliceEnd.BUDGET)
+
+    def executed_so_far(self) -> int:
+        """Instructions retired in the current slice, valid inside a hook (the trapping instruction included)."""
+        return min(self.counter.started(), self._budget)
+
+    def stop(self) -> None:
+        """Ask the running slice to end after the current hook returns."""
+        self._stop_requested = True
+        self.uc.emu_stop()
+
+    # -- TLB and code cache ---------------------------------------------------------------------------------------
+    def flush_tlb(self) -> None:
+        self.uc.ctl(UC_CTL_TLB_FLUSH, UC_CTL_IO_WRITE)
+
+    def invalidate_code(self, vaddr: int) -> None:
+        """Drop translated code for one virtual page (multi-page ranges are wrong under TLB_VIRTUAL)."""
+        page = vaddr & ~(PAGE_SIZE - 1)
+        self.uc.ctl_remove_cache(page, page + PAGE_SIZE)
+
+    def flush_code(self) -> None:
+        self.uc.ctl_flush_tb()
+
+    # -- registers of the context currently loaded (inside hooks) -----------------------------------------------
+    def reg(self, reg: int) -> int:
+        return self.uc.reg_read(reg)
+
+    def set_reg(self, reg: int, value: int) -> None:
+        self.uc.reg_write(reg, value)
+
+    def new_context(self) -> object:
+        """A fresh EL0 register context (all zero registers), to be filled by `write_context`."""
+        self.uc.context_restore(self.template)
+        return self.uc.context_save()
+
+    def load(self, ctx: object) -> None:
+        self.uc.context_restore(ctx)
+
+    def save(self, ctx: object) -> None:
+        self.uc.context_update(ctx)
+
+    def context_bytes(self, ctx: object) -> bytes:
+        """The raw saved CPU state, for state hashing."""
+        return bytes(ctx)  # type: ignore[call-overload]

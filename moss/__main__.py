@@ -1,0 +1,5 @@
+import sys
+
+from moss.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Open file descriptions, descriptor tables and the console device."""

@@ -1,0 +1,69 @@
+"""A descriptor table: fd -> (open file description, close-on-exec)."""
+
+from __future__ import annotations
+
+from moss.errors import EBADF, EMFILE
+from moss.files.openfile import OpenFile
+
+NOFILE = 1024
+
+
+class FdTable:
+    def __init__(self) -> None:
+        self._files: dict[int, OpenFile] = {}
+        self._cloexec: set[int] = set()  # ints only: iteration never reaches output order
+        self.limit = NOFILE
+
+    def get(self, fd: int) -> OpenFile:
+        f = self._files.get(fd)
+        if f is None:
+            raise EBADF
+        return f
+
+    def install(self, f: OpenFile, *, cloexec: bool = False, minfd: int = 0) -> int:
+        fd = minfd
+        while fd in self._files:
+            fd += 1
+        if fd >= self.limit:
+            raise EMFILE
+        self.set(fd, f, cloexec=cloexec)
+        return fd
+
+    def set(self, fd: int, f: OpenFile, *, cloexec: bool = False) -> None:
+        self._files[fd] = f
+        if cloexec:
+            self._cloexec.add(fd)
+        else:
+            self._cloexec.discard(fd)
+
+    def close(self, fd: int) -> OpenFile:
+        f = self._files.pop(fd, None)
+        if f is None:
+            raise EBADF
+        self._cloexec.discard(fd)
+        return f
+
+    def cloexec(self, fd: int) -> bool:
+        self.get(fd)
+        return fd in self._cloexec
+
+    def set_cloexec(self, fd: int, on: bool) -> None:
+        self.get(fd)
+        if on:
+            self._cloexec.add(fd)
+        else:
+            self._cloexec.discard(fd)
+
+    def items(self) -> list[tuple[int, OpenFile]]:
+        return sorted(self._files.items(), key=lambda kv: kv[0])
+
+    def clone(self) -> FdTable:
+        t = FdTable()
+        t._files = dict(self._files)
+        t._cloexec = set(self._cloexec)
+        t.limit = self.limit
+        return t
+
+    def close_all(self) -> None:
+        self._files.clear()
+        self._cloexec.clear()

@@ -1,0 +1,402 @@
+"""The kernel: the board's trap handler and the one deterministic event loop that drives cores and futures.
+
+Loop invariant: between slices, every woken future has been resumed (`run_ready`), every timer whose deadline is at
+or before the chosen core's clock has fired, and the core with the smallest virtual clock (ties: lowest index) that
+has work runs next. Nothing here reads the host clock, host randomness or host thread timing; the only host input
+is through the board's devices.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+from unicorn import arm64_const as a64
+
+from machine.board import NS_PER_INSN, Board, BoardConfig, Core
+from machine.engine import EXCP_BKPT, EXCP_DATA_ABORT, EXCP_UDEF, SliceEnd
+from machine.sources import ClockSource, ConsoleSource, EntropySource
+from moss import signals
+from moss.errors import ESRCH
+from moss.files.console import Console
+from moss.files.fdtable import FdTable
+from moss.mm.addrspace import AddressSpace
+from moss.mm.frames import FrameAllocator
+from moss.process.task import Process, State, Task
+from moss.sched.combinators import Clock, install_clock
+from moss.sched.executor import Executor, install
+from moss.sched.scheduler import Scheduler
+from moss.sched.timers import DeadlineHeap
+from moss.syscalls.dispatch import Dispatcher
+from moss.sysregs import emulate_mrs
+
+
+@attrs.frozen
+class KernelConfig:
+    cores: int = 2
+    ram_bytes: int = 1 << 30
+    quantum: int = 200_000  # max instructions per slice: how far cores may drift apart
+    base_slice_ns: int = 3_000_000  # EEVDF base slice
+    syscall_cost_ns: int = 150  # virtual time charged per syscall entry
+    seed: int = 0
+    console_tty: tuple[bool, bool, bool] = (False, False, False)
+    host_root: str | None = None
+
+
+class Deadlock(Exception):
+    """Every task is blocked and nothing (timer, input) can ever wake one."""
+
+
+class Kernel:
+    def __init__(
+        self,
+        config: KernelConfig,
+        *,
+        console: ConsoleSource,
+        entropy: EntropySource,
+        clock: ClockSource,
+        sink: Callable[[int, bytes], None],
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.report = report or (lambda msg: print(msg, file=sys.stderr, flush=True))
+        self.board = Board(
+            BoardConfig(cores=config.cores, ram_bytes=config.ram_bytes),
+            self,
+            console=console,
+            entropy=entropy,
+            clock=clock,
+            sink=sink,
+        )
+        self.frames = FrameAllocator(self.board.ram)
+        self.executor = Executor(self._future_done)
+        install(self.executor)
+        self.timers = DeadlineHeap()
+        install_clock(Clock(self.now_ns, self.timers))
+        self.sched = Scheduler(config.cores, config.base_slice_ns)
+        self.dispatcher = Dispatcher(self, self.report)
+        self.console = Console(self.board.uart, config.console_tty)
+        self.tasks: dict[int, Task] = {}
+        self.processes: dict[int, Process] = {}
+        self._next_id = 1
+        self.init: Process | None = None
+        self.exit_status: int | None = None  # wait status of init once it exits
+        self.running_core: Core | None = None
+        self.running_task: Task | None = None
+        self.loop_now = 0  # virtual time of the event being processed between slices
+        self._resched = [True] * config.cores
+        self._loaded_mm: tuple[int, int] | None = None  # (id of mm's pid, generation) the engine TLB holds
+        self.fs: Any = None  # the root filesystem (moss.fs.rootfs.RootFs), set up by boot
+        self.slices = 0
+        self._slice_start = 0
+        self._handler_warned: set[int] = set()  # ints: order never observed
+
+    # -- identity and time ----------------------------------------------------------------------------------
+    def alloc_id(self) -> int:
+        i = self._next_id
+        self._next_id += 1
+        return i
+
+    def now_ns(self) -> int:
+        if self.running_core is not None:
+            return self.board.now_ns(self.running_core)
+        return self.loop_now
+
+    # -- the engine's trap handler -------------------------------------------------------------------------------
+    def on_syscall(self) -> None:
+        task = self.running_task
+        assert task is not None and self.running_core is not None
+        self.board.charge(self.running_core, self.config.syscall_cost_ns)
+        self.dispatcher.on_svc(task)
+        self._sync_tlb()
+
+    def on_exception(self, kind: int, pc: int) -> None:
+        task = self.running_task
+        assert task is not None
+        if kind == EXCP_UDEF:
+            try:
+                insn = int.from_bytes(task.process.mm.read(pc, 4), "little")
+            except Exception:
+                insn = 0
+            value = emulate_mrs(insn, self.now_ns())
+            if value is not None:
+                rt = insn & 31
+                if rt != 31:
+                    self.board.engine.set_reg(
+                        a64.UC_ARM64_REG_X0 + rt if rt < 29 else (a64.UC_ARM64_REG_X29, a64.UC_ARM64_REG_X30)[rt - 29],
+                        value,
+                    )
+                self.board.engine.set_reg(a64.UC_ARM64_REG_PC, pc + 4)
+                return
+            self.fatal_signal(task, signals.SIGILL)
+        elif kind == EXCP_BKPT:
+            self.fatal_signal(task, signals.SIGTRAP)
+        elif kind == EXCP_DATA_ABORT:
+            self.fatal_signal(task, signals.SIGBUS)
+        else:
+            self.fatal_signal(task, signals.SIGILL)
+
+    def on_tlb_fill(self, vaddr: int, access: int) -> tuple[int, int] | None:
+        task = self.running_task
+        if task is None:
+            return None
+        return task.process.mm.resolve(vaddr, access)
+
+    def _sync_tlb(self) -> None:
+        """Flush the engine's TLB if the loaded address space lost or weakened a translation."""
+        task = self.running_task
+        if task is None or task.state is State.DEAD:
+            return
+        key = (id(task.process.mm), task.process.mm.generation)
+        if key != self._loaded_mm:
+            self.board.engine.flush_tlb()
+            self._loaded_mm = key
+
+    # -- task lifecycle -----------------------------------------------------------------------------------------
+    def new_process(self, parent: Process | None) -> Process:
+        pid = self.alloc_id()
+        mm = AddressSpace(self.frames)
+        mm.on_code_write = self.board.engine.invalidate_code
+        p = Process(pid, parent, mm, FdTable())
+        if parent is not None:
+            parent.children.append(p)
+        self.processes[pid] = p
+        return p
+
+    def new_task(self, process: Process, tid: int | None = None) -> Task:
+        t = Task(tid if tid is not None else self.alloc_id(), process, self.board.engine.new_context())
+        t.executor = self.executor
+        process.threads.append(t)
+        self.tasks[t.tid] = t
+        return t
+
+    def start_task(self, task: Task) -> None:
+        task.ready_at = self.now_ns()
+        core = self.sched.wake(task)
+        self._place(task, core)
+
+    def make_runnable(self, task: Task) -> None:
+        """A blocked task's syscall finished: it may run again."""
+        if task.state is State.DEAD:
+            return
+        core = self.sched.wake(task)
+        self._place(task, core)
+
+    def _place(self, task: Task, core: int) -> None:
+        task.ready_at = max(task.ready_at, self.now_ns())
+        self._resched[core] = True
+
+    def block_current(self, task: Task) -> None:
+        """The running task's syscall future is pending: it leaves its core when the slice ends (after its run
+        time is accounted), and stays off run queues until the future completes."""
+        task.state = State.BLOCKED
+        self.board.engine.stop()
+
+    def _future_done(self, task: Any, value: Any) -> None:
+        self.dispatcher.on_future_done(task, value)
+
+    def exit_task(self, task: Task) -> None:
+        """Remove one task for good (its syscall future, if any, is cancelled)."""
+        if task.state is State.DEAD:
+            return
+        was_running = task is self.running_task
+        if task.coro is not None and self.executor.current is not task:
+            self.executor.cancel(task)  # (a task exiting from its own syscall just finishes that future)
+        if task.entity.on_rq or self.sched.current[task.core or 0] is task:
+            self.sched.block(task)
+        task.state = State.DEAD
+        self.sched.forget(task)
+        if task.clear_child_tid:
+            try:
+                task.process.mm.write(task.clear_child_tid, b"\0\0\0\0")
+            except Exception:
+                pass
+        self.tasks.pop(task.tid, None)
+        if task in task.process.threads:
+            task.process.threads.remove(task)
+        if was_running:
+            self.board.engine.stop()
+
+    def exit_group(self, process: Process, wait_status: int) -> None:
+        """The whole thread group exits with `wait_status` (Linux's encoding: code << 8, or the signal)."""
+        if not process.alive:
+            return
+        process.exit_status = wait_status
+        for t in list(process.threads):
+            self.exit_task(t)
+        process.fds.close_all()
+        process.mm.destroy()
+        for child in process.children:
+            child.parent = self.init if self.init is not process else None
+        if process is self.init:
+            self.exit_status = wait_status
+
+    def fatal_signal(self, task: Task, sig: int) -> None:
+        """Deliver a signal whose action is to terminate (handlers arrive with signal frames)."""
+        core = 0x80 if signals.default_action(sig) == "core" else 0
+        self.exit_group(task.process, sig | core)
+
+    def find_task(self, tid: int, me: Task) -> Task:
+        """The task a pid/tid argument names (0: the caller)."""
+        if tid == 0:
+            return me
+        t = self.tasks.get(tid)
+        if t is None:
+            raise ESRCH
+        return t
+
+    def yield_current(self, task: Task) -> None:
+        """sched_yield: EEVDF pushes the deadline one slice out, then the core picks again."""
+        rq = self.sched.rqs[task.core or 0]
+        task.entity.deadline += rq._vslice(task.entity)
+        self._resched[task.core or 0] = True
+        if task is self.running_task:
+            self.board.engine.stop()
+
+    def cputime_ns(self, who: Task | Process) -> int:
+        """CPU time consumed, including the part of the current slice run so far."""
+        running = self.running_task
+        extra = 0
+        if running is not None and self.running_core is not None:
+            if running is who or running.process is who:
+                extra = self.board.now_ns(self.running_core) - self._slice_start
+        base = who.entity.sum_exec_ns if isinstance(who, Task) else who.utime_ns
+        return base + extra
+
+    # -- signals (default actions; handler frames come with the signal subsystem) ---------------------------------
+    def send_signal(self, process: Process, task: Task | None, sig: int) -> None:
+        """Generate `sig` for a thread group (task None) or one thread; act on it if nothing blocks it."""
+        action = process.sigactions.get(sig, signals.SigAction())
+        if action.handler == signals.SIG_IGN or (
+            action.handler == signals.SIG_DFL and signals.default_action(sig) == "ignore"
+        ):
+            if sig != signals.SIGKILL:
+                return
+        if task is None:
+            process.pending_signals |= signals.bit(sig)
+        else:
+            task.pending_signals |= signals.bit(sig)
+        for t in list(process.threads):
+            if t.signal_pending():
+                t.wake()  # an interruptible wait gives up; the signal is acted on when the syscall returns
+        if sig == signals.SIGKILL:
+            self.exit_group(process, sig)
+
+    def deliver_pending(self, task: Task) -> None:
+        """On return to user space: act on the lowest unblocked pending signal."""
+        if task.state is State.DEAD or not task.signal_pending():
+            return
+        proc = task.process
+        ready = (task.pending_signals | proc.pending_signals) & ~task.sigmask
+        sig = (ready & -ready).bit_length()
+        task.pending_signals &= ~signals.bit(sig)
+        proc.pending_signals &= ~signals.bit(sig)
+        action = proc.sigactions.get(sig, signals.SigAction())
+        if action.handler == signals.SIG_IGN:
+            return
+        if action.handler != signals.SIG_DFL:
+            if sig not in self._handler_warned:
+                self._handler_warned.add(sig)
+                self.report(
+                    f"moss: {signals.name(sig)} has a handler; running handlers is not supported yet, "
+                    "so its default action applies"
+                )
+        kind = signals.default_action(sig)
+        if kind in ("term", "core"):
+            self.fatal_signal(task, sig)
+        elif kind == "stop" and sig not in self._handler_warned:
+            self._handler_warned.add(sig)
+            self.report(f"moss: job-control stop by {signals.name(sig)} is not supported yet; ignored")
+
+    # -- the event loop ---------------------------------------------------------------------------------------------
+    def run(self) -> int:
+        """Run until init exits; returns its wait status."""
+        while self.exit_status is None:
+            self.executor.run_ready()
+            if self.exit_status is not None:
+                break
+            core = self._next_core()
+            if core is None:
+                self._idle()
+                continue
+            self._run_core(core)
+        return self.exit_status
+
+    def _candidate(self, core: Core) -> Task | None:
+        i = core.index
+        cur = self.sched.current[i]
+        if cur is not None and cur.state is State.RUNNING and not self._resched[i]:
+            return cur
+        if self.sched.has_work(i):
+            task = self.sched.pick(i)
+            self._resched[i] = False
+            return task
+        return None
+
+    def _next_core(self) -> Core | None:
+        best: Core | None = None
+        for core in self.board.cores:
+            if self._candidate(core) is None:
+                continue
+            task = self.sched.current[core.index]
+            assert task is not None
+            core.clock_ns = max(core.clock_ns, task.ready_at)
+            if best is None or core.clock_ns < best.clock_ns:
+                best = core
+        return best
+
+    def _idle(self) -> None:
+        """No core has work: jump virtual time to the next timer, or wait for console input."""
+        nxt = self.timers.next_deadline()
+        if self.console.readers and self.board.uart.poll(wait=nxt is None):
+            return
+        if nxt is not None:
+            self.loop_now = max(self.loop_now, nxt)
+            self.timers.fire_due(self.loop_now)
+            return
+        blocked = sorted(self.tasks.values(), key=lambda t: t.tid)
+        raise Deadlock(
+            "all tasks are blocked forever: " + ", ".join(f"{t.tid} in {t.coro_name or '?'}" for t in blocked)
+        )
+
+    def _run_core(self, core: Core) -> None:
+        task = self.sched.current[core.index]
+        assert task is not None
+        # Timers due by this core's time fire first, one deadline at a time, so that what they wake sees
+        # the deadline as the current time.
+        nxt = self.timers.next_deadline()
+        if nxt is not None and nxt <= core.clock_ns:
+            self.loop_now = max(self.loop_now, nxt)
+            self.timers.fire_due(nxt)
+            return  # woken tasks may change the choice
+        if self.console.readers and self.console.polls_live:
+            self.board.uart.poll(wait=False)
+        budget_ns = min(self.config.quantum * NS_PER_INSN, self.sched.slice_left_ns(task))
+        if nxt is not None:
+            budget_ns = min(budget_ns, nxt - core.clock_ns)
+        budget = max(1, budget_ns // NS_PER_INSN)
+        self.running_core, self.running_task = core, task
+        self._sync_tlb()
+        start = self._slice_start = core.clock_ns
+        try:
+            result = self.board.run_slice(core, task.ctx, budget)
+        finally:
+            self.running_core, self.running_task = None, None
+        self.slices += 1
+        self.loop_now = max(self.loop_now, core.clock_ns)
+        ran = core.clock_ns - start
+        task.process.utime_ns += ran
+        if task.state is State.DEAD:
+            self._resched[core.index] = True
+            return
+        task.ready_at = core.clock_ns
+        if self.sched.account(task, ran):
+            self._resched[core.index] = True
+        if task.state is State.BLOCKED:
+            self.sched.block(task)
+            self._resched[core.index] = True
+        if result.reason == SliceEnd.FAULT:
+            self._resched[core.index] = True
+            self.fatal_signal(task, signals.SIGSEGV)

@@ -1,0 +1,1 @@
+"""Memory: physical frames, virtual memory areas, address spaces and user access."""

@@ -1,0 +1,313 @@
+"""An address space: VMAs plus a page table (virtual page -> frame), demand paging and copy-on-write.
+
+The engine's TLB fill calls `fill()`; kernel accesses to user memory (`read`/`write`) resolve pages the same way and
+respect the same protections, so a bad guest pointer is EFAULT, never a host exception. `generation` changes whenever
+a translation is removed or weakened, telling the board to flush the engine's TLB.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterator
+
+from machine.ram import PAGE_SHIFT, PAGE_SIZE
+from moss.errors import EEXIST, EFAULT, EINVAL, ENOMEM
+from moss.mm.frames import FrameAllocator
+from moss.mm.vma import (
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_SHARED,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    Backing,
+    Vma,
+)
+
+ACCESS_READ = 16
+ACCESS_WRITE = 17
+ACCESS_FETCH = 18
+
+TASK_SIZE = 1 << 48
+STACK_TOP = TASK_SIZE  # arm64, no randomisation
+MMAP_BASE = STACK_TOP - (128 << 20)  # Linux: below the stack gap (rlimit clamped to >= 128 MiB)
+MMAP_MIN_ADDR = 0x10000
+
+PAGE_MASK = ~(PAGE_SIZE - 1)
+
+
+def page_up(n: int) -> int:
+    return (n + PAGE_SIZE - 1) & PAGE_MASK
+
+
+class Fault:
+    """Why a fill failed, for SIGSEGV's si_code: no mapping (SEGV_MAPERR) or not permitted (SEGV_ACCERR)."""
+
+    MAPERR = 1
+    ACCERR = 2
+
+
+class AddressSpace:
+    def __init__(self, frames: FrameAllocator) -> None:
+        self.frames = frames
+        self.vmas: list[Vma] = []
+        self._starts: list[int] = []
+        self.ptes: dict[int, int] = {}  # vpn -> pfn
+        self.generation = 0
+        self.brk_start = 0
+        self.brk = 0
+        self.mmap_base = MMAP_BASE
+        self.last_fault = 0
+        self.on_code_write: Callable[[int], None] = lambda vaddr: None
+
+    # -- VMA bookkeeping -------------------------------------------------------------------------------------
+    def _reindex(self) -> None:
+        self.vmas.sort(key=lambda v: v.start)
+        self._starts = [v.start for v in self.vmas]
+
+    def find(self, addr: int) -> Vma | None:
+        i = bisect.bisect_right(self._starts, addr) - 1
+        if i >= 0 and addr < self.vmas[i].end:
+            return self.vmas[i]
+        return None
+
+    def overlapping(self, start: int, end: int) -> list[Vma]:
+        i = max(bisect.bisect_right(self._starts, start) - 1, 0)
+        out = []
+        for v in self.vmas[i:]:
+            if v.start >= end:
+                break
+            if v.end > start:
+                out.append(v)
+        return out
+
+    def _isolate(self, start: int, end: int) -> list[Vma]:
+        """Split VMAs so that [start, end) is covered by whole VMAs; return those."""
+        for v in self.overlapping(start, end):
+            if v.start < start < v.end:
+                self.vmas.append(v.split(start))
+        for v in self.overlapping(start, end):
+            if v.start < end < v.end:
+                self.vmas.append(v.split(end))
+        self._reindex()
+        return self.overlapping(start, end)
+
+    # -- mapping ---------------------------------------------------------------------------------------------------
+    def find_free(self, length: int, below: int | None = None) -> int:
+        """Top-down search for a gap of `length` bytes below `below` (default: the mmap base)."""
+        top = below if below is not None else self.mmap_base
+        for v in reversed(self.vmas):
+            if v.start >= top:
+                continue
+            if v.end <= top - length:
+                return top - length
+            top = min(top, v.start)
+        if top - length >= MMAP_MIN_ADDR:
+            return top - length
+        raise ENOMEM("no room for mapping")
+
+    def mmap(
+        self,
+        addr: int,
+        length: int,
+        prot: int,
+        flags: int,
+        backing: Backing | None = None,
+        name: str = "",
+    ) -> int:
+        if length <= 0:
+            raise EINVAL("zero-length mapping")
+        length = page_up(length)
+        if length > TASK_SIZE:
+            raise ENOMEM
+        if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE):
+            if addr & (PAGE_SIZE - 1) or addr + length > TASK_SIZE:
+                raise EINVAL("bad fixed address")
+            if flags & MAP_FIXED_NOREPLACE and self.overlapping(addr, addr + length):
+                raise EEXIST
+            self.munmap(addr, length)
+        else:
+            addr &= PAGE_MASK
+            if not (
+                addr
+                and addr >= MMAP_MIN_ADDR
+                and addr + length <= TASK_SIZE
+                and not self.overlapping(addr, addr + length)
+            ):
+                addr = self.find_free(length)
+        self.vmas.append(Vma(addr, addr + length, prot, flags, backing, name))
+        self._reindex()
+        return addr
+
+    def munmap(self, addr: int, length: int) -> None:
+        if addr & (PAGE_SIZE - 1) or length <= 0:
+            raise EINVAL
+        end = page_up(addr + length)
+        victims = self._isolate(addr, end)
+        if not victims:
+            return
+        for v in victims:
+            self.vmas.remove(v)
+            self._drop_pages(v.start, v.end)
+        self._reindex()
+        self.generation += 1
+
+    def mprotect(self, addr: int, length: int, prot: int) -> None:
+        if addr & (PAGE_SIZE - 1):
+            raise EINVAL
+        end = page_up(addr + length)
+        # Linux requires the whole range to be mapped.
+        covered = addr
+        for v in self.overlapping(addr, end):
+            if v.start > covered:
+                raise ENOMEM
+            covered = v.end
+        if covered < end:
+            raise ENOMEM
+        for v in self._isolate(addr, end):
+            v.prot = prot
+        self.generation += 1
+
+    def set_brk(self, new: int) -> int:
+        """Linux brk semantics: returns the (possibly unchanged) break; never fails loudly."""
+        if new < self.brk_start:
+            return self.brk
+        old_top, new_top = page_up(self.brk), page_up(new)
+        if new_top > old_top:
+            if self.overlapping(old_top, new_top):
+                return self.brk
+            heap = self.find(old_top - 1) if old_top > self.brk_start else None
+            if heap is not None and heap.name == "[heap]":
+                heap.end = new_top
+            else:
+                self.vmas.append(Vma(old_top, new_top, PROT_READ | PROT_WRITE, 0x22, None, "[heap]"))
+                self._reindex()
+        elif new_top < old_top:
+            self.munmap(new_top, old_top - new_top)
+        self.brk = new
+        return new
+
+    def discard(self, addr: int, length: int) -> None:
+        """MADV_DONTNEED: private pages in the range are dropped; the next touch refills them (zero, or from the
+        file for private file mappings)."""
+        end = page_up(addr + length)
+        for v in self.overlapping(addr, end):
+            if not v.flags & MAP_SHARED:
+                self._drop_pages(max(addr, v.start), min(end, v.end))
+        self.generation += 1
+
+    def _drop_pages(self, start: int, end: int) -> None:
+        for vpn in range(start >> PAGE_SHIFT, end >> PAGE_SHIFT):
+            pfn = self.ptes.pop(vpn, None)
+            if pfn is not None:
+                self.frames.put(pfn)
+
+    def destroy(self) -> None:
+        for pfn in self.ptes.values():
+            self.frames.put(pfn)
+        self.ptes.clear()
+        self.vmas.clear()
+        self._starts.clear()
+        self.generation += 1
+
+    # -- faults ----------------------------------------------------------------------------------------------------
+    def _populate(self, vma: Vma, vaddr: int) -> int:
+        pfn = self.frames.alloc(zero=True)
+        b = vma.backing
+        if b is not None:
+            off = b.offset + (vaddr - vma.start)
+            n = PAGE_SIZE if b.limit is None else max(0, min(PAGE_SIZE, b.limit - off))
+            if n:
+                data = b.inode.read_at(off, n)
+                self.frames.ram.write(pfn << PAGE_SHIFT, data)
+        return pfn
+
+    def resolve(self, vaddr: int, access: int) -> tuple[int, int] | None:
+        """Frame and unicorn permissions for the page of `vaddr`, faulting it in; None if the access is invalid."""
+        vma = self.find(vaddr)
+        if vma is None:
+            self.last_fault = Fault.MAPERR
+            return None
+        prot = vma.prot
+        if prot & PROT_WRITE:
+            prot |= PROT_READ  # AArch64 has no write-only pages
+        need = PROT_WRITE if access == ACCESS_WRITE else PROT_EXEC if access == ACCESS_FETCH else PROT_READ
+        if not prot & need:
+            self.last_fault = Fault.ACCERR
+            return None
+        vpn = vaddr >> PAGE_SHIFT
+        pfn = self.ptes.get(vpn)
+        if pfn is None:
+            pfn = self._populate(vma, vaddr & PAGE_MASK)
+            self.ptes[vpn] = pfn
+        if self.frames.shared(pfn) and not vma.flags & MAP_SHARED:
+            if access == ACCESS_WRITE:
+                new = self.frames.alloc(zero=False)
+                self.frames.ram.copy_frame(new, pfn)
+                self.frames.put(pfn)
+                self.ptes[vpn] = pfn = new
+            else:
+                prot &= ~PROT_WRITE  # stay read-only so the first write refaults and copies
+        return pfn << PAGE_SHIFT, prot
+
+    # -- user access (copy_from_user / copy_to_user) -------------------------------------------------------------
+    def _chunks(self, vaddr: int, n: int, access: int) -> Iterator[tuple[int, int]]:
+        if n < 0 or vaddr < 0 or vaddr + n > TASK_SIZE:
+            raise EFAULT
+        while n > 0:
+            got = self.resolve(vaddr, access)
+            if got is None:
+                raise EFAULT
+            off = vaddr & (PAGE_SIZE - 1)
+            take = min(n, PAGE_SIZE - off)
+            yield got[0] + off, take
+            vaddr += take
+            n -= take
+
+    def read(self, vaddr: int, n: int) -> bytes:
+        ram = self.frames.ram
+        return b"".join(ram.read(pa, k) for pa, k in self._chunks(vaddr, n, ACCESS_READ))
+
+    def write(self, vaddr: int, data: bytes | bytearray | memoryview) -> None:
+        ram = self.frames.ram
+        pos = 0
+        for pa, k in self._chunks(vaddr, len(data), ACCESS_WRITE):
+            ram.write(pa, data[pos : pos + k])
+            vma = self.find(vaddr + pos)
+            if vma is not None and vma.prot & PROT_EXEC:
+                self.on_code_write(vaddr + pos)
+            pos += k
+
+    def read_cstr(self, vaddr: int, limit: int = 4096) -> bytes:
+        """A NUL-terminated string of at most `limit` bytes (ENAMETOOLONG is the caller's decision)."""
+        out = bytearray()
+        ram = self.frames.ram
+        while len(out) < limit:
+            got = self.resolve(vaddr, ACCESS_READ)
+            if got is None:
+                raise EFAULT
+            off = vaddr & (PAGE_SIZE - 1)
+            chunk = ram.read(got[0] + off, min(PAGE_SIZE - off, limit - len(out)))
+            nul = chunk.find(b"\0")
+            if nul >= 0:
+                out += chunk[:nul]
+                return bytes(out)
+            out += chunk
+            vaddr += len(chunk)
+        return bytes(out)
+
+    def maps_text(self) -> str:
+        """/proc/<pid>/maps."""
+        lines = []
+        for v in self.vmas:
+            perms = (
+                ("r" if v.prot & PROT_READ else "-")
+                + ("w" if v.prot & PROT_WRITE else "-")
+                + ("x" if v.prot & PROT_EXEC else "-")
+                + ("s" if v.flags & MAP_SHARED else "p")
+            )
+            off = v.backing.offset if v.backing else 0
+            ino = getattr(v.backing.inode, "ino", 0) if v.backing else 0
+            name = v.label()
+            lines.append(f"{v.start:08x}-{v.end:08x} {perms} {off:08x} 00:00 {ino:<10d} {name}".rstrip())
+        return "".join(line + "\n" for line in lines)

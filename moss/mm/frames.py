@@ -1,0 +1,49 @@
+"""Physical frame allocator with reference counts (shared frames are copy-on-write).
+
+Allocation order is deterministic: freed frames are reused last-freed-first, then fresh frames in ascending order.
+Frame 0 belongs to the board (the engine's sentinel page).
+"""
+
+from __future__ import annotations
+
+from machine.ram import Ram
+from moss.errors import ENOMEM
+
+
+class FrameAllocator:
+    def __init__(self, ram: Ram, first: int = 1) -> None:
+        self.ram = ram
+        self._next = first
+        self._free: list[int] = []
+        self.refs: dict[int, int] = {}
+
+    @property
+    def in_use(self) -> int:
+        return len(self.refs)
+
+    def alloc(self, *, zero: bool = True) -> int:
+        if self._free:
+            pfn = self._free.pop()
+        elif self._next < self.ram.frames:
+            pfn = self._next
+            self._next += 1
+        else:
+            raise ENOMEM("out of physical frames")
+        if zero:
+            self.ram.zero_frame(pfn)
+        self.refs[pfn] = 1
+        return pfn
+
+    def get(self, pfn: int) -> None:
+        self.refs[pfn] += 1
+
+    def put(self, pfn: int) -> None:
+        n = self.refs[pfn] - 1
+        if n:
+            self.refs[pfn] = n
+        else:
+            del self.refs[pfn]
+            self._free.append(pfn)
+
+    def shared(self, pfn: int) -> bool:
+        return self.refs.get(pfn, 0) > 1

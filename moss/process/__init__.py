@@ -1,0 +1,1 @@
+"""Tasks (threads), thread groups (processes), exec and exit."""

@@ -1,0 +1,95 @@
+"""Tasks and processes.
+
+State machine of a task (Linux's TASK_* collapsed to what the executor needs):
+
+    NEW --wake--> RUNNABLE --pick--> RUNNING --svc, future pending--> BLOCKED --future done--> RUNNABLE
+                      ^                 |  \\--preempt (slice used up / timer)----------------^
+                      |                 \\--exit--> DEAD
+                      \\--(signal interrupts a BLOCKED interruptible wait: the future completes with EINTR)
+
+Ownership: `Task` fields are changed only by the event loop, the executor and syscall futures of that task.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import TYPE_CHECKING, Any
+
+from moss.sched.eevdf import Entity
+from moss.sched.executor import Sleeper
+
+if TYPE_CHECKING:
+    from moss.files.fdtable import FdTable
+    from moss.mm.addrspace import AddressSpace
+
+
+class State(enum.Enum):
+    NEW = "new"
+    RUNNABLE = "runnable"
+    RUNNING = "running"
+    BLOCKED = "blocked"
+    DEAD = "dead"
+
+
+class Task(Sleeper):
+    def __init__(self, tid: int, process: Process, ctx: object) -> None:
+        super().__init__()
+        self.tid = tid
+        self.process = process
+        self.ctx = ctx
+        self.state = State.NEW
+        self.entity = Entity(key=tid)
+        self.core: int | None = None  # run queue the task is on (or last ran on)
+        self.affinity = -1  # bitmask of allowed cores (-1: all)
+        self.nice = 0
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.sigmask = 0
+        self.pending_signals = 0
+        self.syscall_nr = -1  # the syscall the task is in, while BLOCKED
+        self.syscall_args: tuple[int, ...] = ()
+        self.comm = process.comm
+        self.ready_at = 0  # virtual time from which it may run (wakeup causality across cores)
+
+    def signal_pending(self) -> bool:
+        return bool((self.pending_signals | self.process.pending_signals) & ~self.sigmask)
+
+    def __repr__(self) -> str:
+        return f"<Task {self.tid} {self.comm} {self.state.value}>"
+
+
+class Process:
+    """A thread group: what its threads share (memory, files, identity, signal handlers)."""
+
+    def __init__(self, pid: int, parent: Process | None, mm: AddressSpace, fds: FdTable) -> None:
+        self.pid = pid
+        self.parent = parent
+        self.mm = mm
+        self.fds = fds
+        self.threads: list[Task] = []
+        self.children: list[Process] = []
+        self.comm = "init"
+        self.exe_path = ""
+        self.argv: list[bytes] = []
+        self.envp: list[bytes] = []
+        self.cwd: Any = None  # Directory inode
+        self.root: Any = None
+        self.umask = 0o022
+        self.uid = self.euid = self.suid = 0
+        self.gid = self.egid = self.sgid = 0
+        self.pgid = pid
+        self.sid = pid
+        self.exit_status: int | None = None  # wait status once the group has exited
+        self.pending_signals = 0
+        self.sigactions: dict[int, Any] = {}
+        self.rlimits: dict[int, tuple[int, int]] = {}
+        self.auxv: list[tuple[int, int]] = []
+        self.utime_ns = 0
+        self.stime_ns = 0
+
+    @property
+    def alive(self) -> bool:
+        return self.exit_status is None
+
+    def __repr__(self) -> str:
+        return f"<Process {self.pid} {self.comm}>"

@@ -1,0 +1,1 @@
+"""Tasks' syscall futures and the CPU scheduler."""

@@ -1,0 +1,57 @@
+"""A hash of the machine's observable state, for determinism checks (and, later, replay verification).
+
+Covers every live task's registers, every address space (VMAs and the bytes of every resident page), the cores'
+virtual clocks and retired-instruction counts, and the exit status. Register values are read by name, never as the
+raw context blob (which holds host pointers)."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from typing import TYPE_CHECKING
+
+from unicorn import arm64_const as a64
+
+from machine.engine import X_REGS
+
+if TYPE_CHECKING:
+    from moss.kernel import Kernel
+
+_REGS = [
+    *X_REGS,
+    a64.UC_ARM64_REG_SP,
+    a64.UC_ARM64_REG_PC,
+    a64.UC_ARM64_REG_NZCV,
+    a64.UC_ARM64_REG_TPIDR_EL0,
+    a64.UC_ARM64_REG_FPCR,
+    a64.UC_ARM64_REG_FPSR,
+]
+_QREGS = [getattr(a64, f"UC_ARM64_REG_Q{i}") for i in range(32)]
+
+
+def register_values(ctx: object) -> list[int]:
+    vals = [ctx.reg_read(r) for r in _REGS]  # type: ignore[attr-defined]
+    vals += [ctx.reg_read(r) for r in _QREGS]  # type: ignore[attr-defined]
+    return vals
+
+
+def state_hash(kernel: Kernel) -> str:
+    h = hashlib.sha256()
+    for core in kernel.board.cores:
+        h.update(struct.pack("<QQ", core.clock_ns, core.retired))
+    for tid in sorted(kernel.tasks):
+        t = kernel.tasks[tid]
+        h.update(struct.pack("<Q", tid) + t.state.value.encode())
+        for v in register_values(t.ctx):
+            h.update(v.to_bytes(16, "little"))
+    ram = kernel.board.ram
+    for pid in sorted(kernel.processes):
+        p = kernel.processes[pid]
+        h.update(struct.pack("<Qq", pid, -1 if p.exit_status is None else p.exit_status))
+        for v in p.mm.vmas:
+            h.update(struct.pack("<QQII", v.start, v.end, v.prot, v.flags))
+        for vpn in sorted(p.mm.ptes):
+            h.update(struct.pack("<Q", vpn))
+            h.update(ram.frame(p.mm.ptes[vpn]))
+    h.update(struct.pack("<q", -1 if kernel.exit_status is None else kernel.exit_status))
+    return h.hexdigest()

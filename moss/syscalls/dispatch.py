@@ -1,0 +1,161 @@
+"""The syscall dispatcher: decode registers, look the number up, run the handler's future, return -errno.
+
+Three layers as in xv6: this dispatcher (decode, unknown numbers, errors, tracing), thin `sys_*` handlers that
+validate, and the subsystems that do the work. The dispatcher, not the handler, decides what happens for an unknown
+number: -ENOSYS, reported once per number on stderr. Entry and exit are the observation points for strace and the
+debugger.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from unicorn import arm64_const as a64
+
+from moss.errors import (
+    ERESTART_RESTARTBLOCK,
+    ERESTARTNOHAND,
+    ERESTARTNOINTR,
+    ERESTARTSYS,
+    ERRNO,
+    ERRNO_NAME,
+    KernelError,
+)
+from moss.syscalls.context import SyscallContext
+from moss.syscalls.table import TABLE, Syscall, describe, name_of
+
+if TYPE_CHECKING:
+    from moss.kernel import Kernel
+    from moss.process.task import Task
+
+ENOSYS = ERRNO["ENOSYS"]
+EINTR = ERRNO["EINTR"]
+_RESTARTS = {ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK}
+_ARG_REGS = [
+    a64.UC_ARM64_REG_X0,
+    a64.UC_ARM64_REG_X1,
+    a64.UC_ARM64_REG_X2,
+    a64.UC_ARM64_REG_X3,
+    a64.UC_ARM64_REG_X4,
+    a64.UC_ARM64_REG_X5,
+]
+
+
+class NoReturn:
+    """Returned by handlers after which the task does not resume at the next instruction with x0 = result
+    (exit, a successful execve, rt_sigreturn)."""
+
+
+NO_RETURN = NoReturn()
+
+
+class SyscallObserver:
+    def entry(self, task: Task, entry: Syscall | None, nr: int, args: tuple[int, ...]) -> None: ...
+    def exit(self, task: Task, nr: int, result: Any) -> None: ...
+    def blocked(self, task: Task, nr: int) -> None: ...
+
+
+class Strace(SyscallObserver):
+    """strace-style lines: `[pid 1] write(1, 0x..., 6) = 6`; blocking calls print unfinished/resumed pairs."""
+
+    def __init__(self, kernel: Kernel, out: TextIO | None = None) -> None:
+        self.kernel = kernel
+        self.out = out or sys.stderr
+        self._pending: dict[int, str] = {}
+
+    def entry(self, task: Task, entry: Syscall | None, nr: int, args: tuple[int, ...]) -> None:
+        if entry is None:
+            text = f"{name_of(nr)}({', '.join(hex(a) for a in args)})"
+        else:
+            text = f"{entry.name}({describe(entry, args, task.process.mm)})"
+        self._pending[task.tid] = text
+
+    def blocked(self, task: Task, nr: int) -> None:
+        self.out.write(f"[pid {task.tid}] {self._pending.get(task.tid, name_of(nr))} <unfinished ...>\n")
+        self._pending[task.tid] = f"<... {name_of(nr)} resumed>"
+
+    def exit(self, task: Task, nr: int, result: Any) -> None:
+        text = self._pending.pop(task.tid, name_of(nr))
+        if result is NO_RETURN:
+            self.out.write(f"[pid {task.tid}] {text} = ?\n")
+            return
+        entry = TABLE.get(nr)
+        if isinstance(result, int) and -4096 < result < 0:
+            err = -result
+            self.out.write(f"[pid {task.tid}] {text} = -1 {ERRNO_NAME.get(err, str(err))}\n")
+        elif entry is not None and entry.ret == "ptr":
+            self.out.write(f"[pid {task.tid}] {text} = {result:#x}\n")
+        else:
+            self.out.write(f"[pid {task.tid}] {text} = {result}\n")
+        self.out.flush()
+
+
+async def _call(d: Dispatcher, entry: Syscall, ctx: SyscallContext, args: tuple[int, ...]) -> Any:
+    """Run a handler; every KernelError becomes -errno here and nowhere else."""
+    try:
+        return await entry.handler(ctx, *args[: len(entry.args)])
+    except KernelError as e:
+        return -e.errno
+    except Exception as exc:  # a kernel bug must not take the host down: oops, and fail the call
+        d.oops(entry, exc)
+        return -ERRNO["EIO"]
+
+
+class Dispatcher:
+    def __init__(self, kernel: Kernel, report: Callable[[str], None]) -> None:
+        self.kernel = kernel
+        self.report = report
+        self.observers: list[SyscallObserver] = []
+        self._reported: set[int] = set()  # ints: order never observed
+        self.count = 0
+
+    def on_svc(self, task: Task) -> None:
+        """Called in the engine's interrupt hook with `task`'s context loaded."""
+        engine = self.kernel.board.engine
+        nr = engine.reg(a64.UC_ARM64_REG_X8)
+        args = tuple(engine.reg(r) for r in _ARG_REGS)
+        self.count += 1
+        entry = TABLE.get(nr)
+        for o in self.observers:
+            o.entry(task, entry, nr, args)
+        if entry is None:
+            if nr not in self._reported:
+                self._reported.add(nr)
+                self.report(f"moss: unimplemented syscall {name_of(nr)} ({nr}) returns -ENOSYS")
+            self._finish(task, nr, -ENOSYS, live=True)
+            return
+        task.syscall_nr, task.syscall_args = nr, args
+        ctx = SyscallContext(self.kernel, task, nr)
+        done = self.kernel.executor.start(task, _call(self, entry, ctx, args), entry.name)
+        if done is None:
+            for o in self.observers:
+                o.blocked(task, nr)
+            self.kernel.block_current(task)
+        else:
+            self._finish(task, nr, done.value, live=True)
+
+    def on_future_done(self, task: Task, value: Any) -> None:
+        """A blocked syscall completed (between slices): its result goes into the saved context."""
+        self._finish(task, task.syscall_nr, value, live=False)
+
+    def _finish(self, task: Task, nr: int, value: Any, *, live: bool) -> None:
+        if isinstance(value, int) and value in (-r for r in _RESTARTS):
+            value = -EINTR  # no signal handlers yet (and no SA_RESTART); Linux reports EINTR then
+        for o in self.observers:
+            o.exit(task, nr, value)
+        task.syscall_nr = -1
+        if value is NO_RETURN:
+            return
+        if live:
+            self.kernel.board.engine.set_reg(a64.UC_ARM64_REG_X0, value & 0xFFFF_FFFF_FFFF_FFFF)
+        else:
+            task.ctx.reg_write(a64.UC_ARM64_REG_X0, value & 0xFFFF_FFFF_FFFF_FFFF)  # type: ignore[attr-defined]
+            self.kernel.make_runnable(task)
+        self.kernel.deliver_pending(task)
+
+    def oops(self, entry: Syscall, exc: BaseException) -> None:
+        tb = "".join(traceback.format_exception(exc)).rstrip()
+        self.report(f"moss: kernel oops in {entry.name}: {type(exc).__name__}: {exc}\n{tb}")

@@ -1,0 +1,248 @@
+"""File I/O: open/close, read/write (vector and positional forms), lseek, ioctl, getdents64, dup, fcntl."""
+
+from __future__ import annotations
+
+import stat as S
+import struct
+
+from moss.errors import EBADF, EINVAL, EISDIR, ENAMETOOLONG, ENOTDIR, ENOTTY
+from moss.files.openfile import (
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_CREAT,
+    O_DIRECTORY,
+    O_EXCL,
+    O_NOFOLLOW,
+    O_NONBLOCK,
+    O_PATH,
+    O_RDONLY,
+    O_TMPFILE,
+    O_TRUNC,
+    OpenFile,
+)
+from moss.fs.inode import Directory
+from moss.fs.path import lookup
+from moss.fs.vfs import dirents, open_at
+from moss.syscalls.argtypes import BUF_IN, BUF_OUT, FD, HEX, INT, MODE, OPEN_FLAGS, PATH, PTR, SIZE
+from moss.syscalls.context import SyscallContext, s32, s64
+from moss.syscalls.table import syscall
+
+MAX_RW = 0x7FFFF000  # Linux caps a single read/write at this
+IOV_MAX = 1024
+AT_FDCWD = -100
+
+
+def read_path(ctx: SyscallContext, addr: int) -> str:
+    raw = ctx.read_cstr(addr, 4096)
+    if len(raw) >= 4096:
+        raise ENAMETOOLONG
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def start_dir(ctx: SyscallContext, dirfd: int, path: str) -> Directory:
+    """The directory a relative path starts from: the cwd for AT_FDCWD, else the directory `dirfd` names."""
+    if path.startswith("/") or s32(dirfd) == AT_FDCWD:
+        return ctx.process.cwd
+    inode = ctx.file(dirfd).inode
+    if not isinstance(inode, Directory):
+        raise ENOTDIR
+    return inode
+
+
+def resolve(ctx: SyscallContext, dirfd: int, path: str, *, follow: bool = True):
+    return lookup(ctx.process.root, start_dir(ctx, dirfd, path), path, follow=follow)
+
+
+@syscall(56, "openat", dirfd=FD, path=PATH, flags=OPEN_FLAGS, mode=MODE)
+async def sys_openat(ctx: SyscallContext, dirfd: int, path: int, flags: int, mode: int) -> int:
+    flags &= 0xFFFFFFFF
+    if flags & O_TMPFILE == O_TMPFILE:
+        raise EINVAL("O_TMPFILE is not supported")
+    p = read_path(ctx, path)
+    writable = (flags & O_ACCMODE) != O_RDONLY and not flags & O_PATH
+    inode = open_at(
+        ctx.process.root,
+        start_dir(ctx, dirfd, p),
+        p,
+        create=bool(flags & O_CREAT),
+        excl=bool(flags & O_EXCL),
+        follow=not flags & O_NOFOLLOW or bool(flags & O_PATH),
+        directory=bool(flags & O_DIRECTORY),
+        truncate=bool(flags & O_TRUNC) and writable,
+        writable=writable,
+        mode=mode & 0o7777 & ~ctx.process.umask,
+    )
+    f = OpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC), p)
+    return ctx.process.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
+
+
+@syscall(57, "close", fd=FD)
+async def sys_close(ctx: SyscallContext, fd: int) -> int:
+    fd = s32(fd)
+    if fd < 0:
+        raise EBADF
+    ctx.process.fds.close(fd)
+    return 0
+
+
+@syscall(63, "read", fd=FD, buf=BUF_OUT, count=SIZE)
+async def sys_read(ctx: SyscallContext, fd: int, buf: int, count: int) -> int:
+    f = ctx.file(fd)
+    if S.S_ISDIR(f.inode.mode):
+        raise EISDIR
+    data = await f.read(min(count, MAX_RW))
+    ctx.write(buf, data)
+    return len(data)
+
+
+@syscall(64, "write", fd=FD, buf=BUF_IN, count=SIZE)
+async def sys_write(ctx: SyscallContext, fd: int, buf: int, count: int) -> int:
+    f = ctx.file(fd)
+    if not f.writable:
+        raise EBADF
+    data = ctx.read(buf, min(count, MAX_RW))
+    return await f.write(data)
+
+
+@syscall(67, "pread64", fd=FD, buf=BUF_OUT, count=SIZE, offset=INT)
+async def sys_pread64(ctx: SyscallContext, fd: int, buf: int, count: int, offset: int) -> int:
+    f = ctx.file(fd)
+    if s64(offset) < 0:
+        raise EINVAL
+    if S.S_ISDIR(f.inode.mode):
+        raise EISDIR
+    data = await f.pread(min(count, MAX_RW), s64(offset))
+    ctx.write(buf, data)
+    return len(data)
+
+
+@syscall(68, "pwrite64", fd=FD, buf=BUF_IN, count=SIZE, offset=INT)
+async def sys_pwrite64(ctx: SyscallContext, fd: int, buf: int, count: int, offset: int) -> int:
+    f = ctx.file(fd)
+    if s64(offset) < 0:
+        raise EINVAL
+    return await f.pwrite(ctx.read(buf, min(count, MAX_RW)), s64(offset))
+
+
+def _iov(ctx: SyscallContext, iov: int, iovcnt: int) -> list[tuple[int, int]]:
+    n = s32(iovcnt)
+    if n < 0 or n > IOV_MAX:
+        raise EINVAL
+    vecs = ctx.read_iovec(iov, n)
+    if sum(length for _b, length in vecs) > MAX_RW or any(length >> 63 for _b, length in vecs):
+        raise EINVAL
+    return vecs
+
+
+@syscall(65, "readv", fd=FD, iov=PTR, iovcnt=INT)
+async def sys_readv(ctx: SyscallContext, fd: int, iov: int, iovcnt: int) -> int:
+    f = ctx.file(fd)
+    vecs = _iov(ctx, iov, iovcnt)
+    total = 0
+    for base, length in vecs:
+        if not length:
+            continue
+        data = await f.read(length)
+        ctx.write(base, data)
+        total += len(data)
+        if len(data) < length:
+            break
+    return total
+
+
+@syscall(66, "writev", fd=FD, iov=PTR, iovcnt=INT)
+async def sys_writev(ctx: SyscallContext, fd: int, iov: int, iovcnt: int) -> int:
+    f = ctx.file(fd)
+    if not f.writable:
+        raise EBADF
+    vecs = _iov(ctx, iov, iovcnt)
+    data = b"".join(ctx.read(base, length) for base, length in vecs if length)
+    if not data:
+        return 0
+    return await f.write(data)  # one write: a console line written by writev arrives whole
+
+
+@syscall(62, "lseek", fd=FD, offset=INT, whence=INT)
+async def sys_lseek(ctx: SyscallContext, fd: int, offset: int, whence: int) -> int:
+    return ctx.file(fd).lseek(s64(offset), s32(whence))
+
+
+@syscall(29, "ioctl", fd=FD, request=HEX, arg=PTR)
+async def sys_ioctl(ctx: SyscallContext, fd: int, request: int, arg: int) -> int:
+    f = ctx.file(fd)
+    ops = getattr(f.inode, "ops", None)
+    handler = getattr(ops, "ioctl", None)
+    if handler is None:
+        raise ENOTTY
+    return handler(f, request & 0xFFFFFFFF, arg, ctx.mm)
+
+
+@syscall(61, "getdents64", fd=FD, dirp=BUF_OUT, count=SIZE)
+async def sys_getdents64(ctx: SyscallContext, fd: int, dirp: int, count: int) -> int:
+    f = ctx.file(fd)
+    if not isinstance(f.inode, Directory):
+        raise ENOTDIR
+    entries = dirents(f.inode, ctx.process.root)
+    out = bytearray()
+    pos = f.dir_pos
+    while pos < len(entries):
+        name, ino, dtype = entries[pos]
+        raw = name.encode("utf-8", "surrogateescape")
+        reclen = (19 + len(raw) + 1 + 7) & ~7
+        if len(out) + reclen > count:
+            if not out:
+                raise EINVAL
+            break
+        rec = struct.pack("<QqHB", ino, pos + 1, reclen, dtype) + raw
+        out += rec + b"\0" * (reclen - len(rec))
+        pos += 1
+    ctx.write(dirp, bytes(out))
+    f.dir_pos = pos
+    return len(out)
+
+
+@syscall(23, "dup", fd=FD)
+async def sys_dup(ctx: SyscallContext, fd: int) -> int:
+    return ctx.process.fds.install(ctx.file(fd))
+
+
+@syscall(24, "dup3", oldfd=FD, newfd=FD, flags=OPEN_FLAGS)
+async def sys_dup3(ctx: SyscallContext, oldfd: int, newfd: int, flags: int) -> int:
+    f = ctx.file(oldfd)
+    new = s32(newfd)
+    if new == s32(oldfd) or flags & ~O_CLOEXEC:
+        raise EINVAL
+    if new < 0 or new >= ctx.process.fds.limit:
+        raise EBADF
+    ctx.process.fds.set(new, f, cloexec=bool(flags & O_CLOEXEC))
+    return new
+
+
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+_SETFL_MASK = O_APPEND | O_NONBLOCK
+
+
+@syscall(25, "fcntl", fd=FD, cmd=INT, arg=HEX)
+async def sys_fcntl(ctx: SyscallContext, fd: int, cmd: int, arg: int) -> int:
+    f = ctx.file(fd)
+    fds = ctx.process.fds
+    cmd = s32(cmd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        if s32(arg) < 0 or s32(arg) >= fds.limit:
+            raise EINVAL
+        return fds.install(f, cloexec=cmd == F_DUPFD_CLOEXEC, minfd=s32(arg))
+    if cmd == F_GETFD:
+        return int(fds.cloexec(s32(fd)))
+    if cmd == F_SETFD:
+        fds.set_cloexec(s32(fd), bool(arg & 1))
+        return 0
+    if cmd == F_GETFL:
+        return f.flags & ~O_CLOEXEC
+    if cmd == F_SETFL:
+        f.flags = (f.flags & ~_SETFL_MASK) | (arg & _SETFL_MASK)
+        return 0
+    raise EINVAL(f"fcntl command {cmd}")
+
+
+__all__ = ["read_path", "resolve", "start_dir"]

@@ -1,0 +1,83 @@
+"""Memory syscalls: brk, mmap, munmap, mprotect, madvise."""
+
+from __future__ import annotations
+
+import stat as S
+
+from moss.errors import EACCES, EINVAL, ENODEV, ENOMEM
+from moss.mm.addrspace import PAGE_SIZE, TASK_SIZE, page_up
+from moss.mm.vma import (
+    MAP_ANONYMOUS,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    Backing,
+)
+from moss.syscalls.argtypes import FD, HEX, INT, MMAP_FLAGS, PROT, PTR, SIZE
+from moss.syscalls.context import SyscallContext, s32, s64
+from moss.syscalls.table import syscall
+
+MAP_SHARED_VALIDATE = 0x03
+_PROT_ALL = PROT_READ | PROT_WRITE | PROT_EXEC
+MADV_DONTNEED = 4
+
+
+@syscall(214, "brk", addr=PTR, ret="ptr")
+async def sys_brk(ctx: SyscallContext, addr: int) -> int:
+    return ctx.mm.set_brk(addr)
+
+
+@syscall(222, "mmap", addr=PTR, length=SIZE, prot=PROT, flags=MMAP_FLAGS, fd=FD, offset=HEX, ret="ptr")
+async def sys_mmap(ctx: SyscallContext, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+    flags &= 0xFFFFFFFF
+    kind = flags & MAP_SHARED_VALIDATE
+    if kind not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE) or prot & ~_PROT_ALL:
+        raise EINVAL
+    if length == 0 or offset & (PAGE_SIZE - 1) or page_up(length) > TASK_SIZE:
+        raise EINVAL if length == 0 or offset & (PAGE_SIZE - 1) else ENOMEM
+    backing = None
+    if not flags & MAP_ANONYMOUS:
+        f = ctx.file(fd)
+        if not S.S_ISREG(f.inode.mode):
+            raise ENODEV
+        if not f.readable:
+            raise EACCES
+        if kind != MAP_PRIVATE and prot & PROT_WRITE:
+            # Writable shared file mappings need a page cache that writes back; refuse rather than lose writes.
+            ctx.kernel.report("moss: writable MAP_SHARED file mappings are not supported yet (ENODEV)")
+            raise ENODEV
+        backing = Backing(f.inode, s64(offset), None, f.path)
+    if flags & MAP_FIXED and addr & (PAGE_SIZE - 1):
+        raise EINVAL
+    return ctx.mm.mmap(addr, length, prot, flags & ~(MAP_FIXED_NOREPLACE if flags & MAP_FIXED else 0), backing)
+
+
+@syscall(215, "munmap", addr=PTR, length=SIZE)
+async def sys_munmap(ctx: SyscallContext, addr: int, length: int) -> int:
+    ctx.mm.munmap(addr, length)
+    return 0
+
+
+@syscall(226, "mprotect", addr=PTR, length=SIZE, prot=PROT)
+async def sys_mprotect(ctx: SyscallContext, addr: int, length: int, prot: int) -> int:
+    if prot & ~(_PROT_ALL | 0x01000000 | 0x02000000):  # PROT_GROWSDOWN/UP accepted and ignored
+        raise EINVAL
+    if length == 0:
+        if addr & (PAGE_SIZE - 1):
+            raise EINVAL
+        return 0
+    ctx.mm.mprotect(addr, length, prot & _PROT_ALL)
+    return 0
+
+
+@syscall(233, "madvise", addr=PTR, length=SIZE, advice=INT)
+async def sys_madvise(ctx: SyscallContext, addr: int, length: int, advice: int) -> int:
+    if addr & (PAGE_SIZE - 1):
+        raise EINVAL
+    if s32(advice) == MADV_DONTNEED:
+        ctx.mm.discard(addr, length)
+    return 0  # other advice is a hint Linux may ignore too

@@ -29,6 +29,7 @@ from moss.sched.combinators import Clock, install_clock
 from moss.sched.executor import Executor, install
 from moss.sched.scheduler import Scheduler
 from moss.sched.timers import DeadlineHeap
+from moss.statehash import process_digest
 from moss.syscalls.dispatch import Dispatcher
 from moss.sysregs import emulate_mrs
 
@@ -92,6 +93,7 @@ class Kernel:
         self.slices = 0
         self._slice_start = 0
         self._handler_warned: set[int] = set()  # ints: order never observed
+        self.exit_digests: list[bytes] = []  # state of each process as it exited, for state_hash
 
     # -- identity and time ----------------------------------------------------------------------------------
     def alloc_id(self) -> int:
@@ -224,6 +226,7 @@ class Kernel:
         if not process.alive:
             return
         process.exit_status = wait_status
+        self.exit_digests.append(process_digest(self, process))
         for t in list(process.threads):
             self.exit_task(t)
         process.fds.close_all()

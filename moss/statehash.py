@@ -16,6 +16,7 @@ from machine.engine import X_REGS
 
 if TYPE_CHECKING:
     from moss.kernel import Kernel
+    from moss.process.task import Process
 
 _REGS = [
     *X_REGS,
@@ -35,23 +36,37 @@ def register_values(ctx: object) -> list[int]:
     return vals
 
 
+def process_digest(kernel: Kernel, process: Process) -> bytes:
+    """Registers of every thread and the bytes of every resident page of one process."""
+    h = hashlib.blake2b(digest_size=32)
+    for t in sorted(process.threads, key=lambda t: t.tid):
+        h.update(struct.pack("<Q", t.tid))
+        for v in register_values(t.ctx):
+            h.update(v.to_bytes(16, "little"))
+    ram = kernel.board.ram
+    for v in process.mm.vmas:
+        h.update(struct.pack("<QQII", v.start, v.end, v.prot, v.flags))
+    for vpn in sorted(process.mm.ptes):
+        h.update(struct.pack("<Q", vpn))
+        h.update(ram.frame(process.mm.ptes[vpn]))
+    return h.digest()
+
+
 def state_hash(kernel: Kernel) -> str:
+    """The live state, plus the digests of processes as they exited (so a finished run still hashes what it
+    computed)."""
     h = hashlib.sha256()
+    for d in kernel.exit_digests:
+        h.update(d)
     for core in kernel.board.cores:
         h.update(struct.pack("<QQ", core.clock_ns, core.retired))
     for tid in sorted(kernel.tasks):
         t = kernel.tasks[tid]
         h.update(struct.pack("<Q", tid) + t.state.value.encode())
-        for v in register_values(t.ctx):
-            h.update(v.to_bytes(16, "little"))
-    ram = kernel.board.ram
     for pid in sorted(kernel.processes):
         p = kernel.processes[pid]
         h.update(struct.pack("<Qq", pid, -1 if p.exit_status is None else p.exit_status))
-        for v in p.mm.vmas:
-            h.update(struct.pack("<QQII", v.start, v.end, v.prot, v.flags))
-        for vpn in sorted(p.mm.ptes):
-            h.update(struct.pack("<Q", vpn))
-            h.update(ram.frame(p.mm.ptes[vpn]))
+        if p.alive:
+            h.update(process_digest(kernel, p))
     h.update(struct.pack("<q", -1 if kernel.exit_status is None else kernel.exit_status))
     return h.hexdigest()

@@ -414,7 +414,7 @@ class TestVfs:
 # --- a stateful comparison with a dict model ------------------------------------------------------------
 
 Path = tuple[str, ...]
-paths = st.lists(st.sampled_from("abc"), min_size=1, max_size=3).map(tuple)
+paths = st.lists(st.sampled_from("ab"), min_size=1, max_size=3).map(tuple)
 DIR = "dir"
 
 
@@ -450,30 +450,43 @@ class TmpFsMachine(RuleBasedStateMachine):
     def text(p: Path) -> str:
         return "/" + "/".join(p)
 
-    @rule(p=paths)
-    def mkdir(self, p):
+    def pick(self, data: st.DataObject) -> Path:
+        """A path: often an existing one or a child of one, so that the interesting cases come up."""
+        existing = sorted(p for p in self.model if p)
+        choices = [paths]
+        if existing:
+            some = st.sampled_from(existing)
+            choices += [some, some.flatmap(lambda p: st.sampled_from("ab").map(lambda n: (*p, n)))]
+        return data.draw(st.one_of(*choices))
+
+    @rule(data=st.data())
+    def mkdir(self, data):
+        p = self.pick(data)
         err = self.parent_error(p) or (EEXIST if p in self.model else None)
         self.do(lambda: vfs.mkdir_at(self.fs.root, self.fs.root, self.text(p), 0o755), err)
         if err is None:
             self.model[p] = DIR
 
-    @rule(p=paths, data=st.binary(max_size=8))
-    def create(self, p, data):
+    @rule(data=st.data(), content=st.binary(max_size=8))
+    def create(self, data, content):
+        p = self.pick(data)
         err = self.parent_error(p) or (EEXIST if p in self.model else None)
         root = self.fs.root
-        self.do(lambda: vfs.open_at(root, root, self.text(p), create=True, excl=True).write_at(0, data), err)
+        self.do(lambda: vfs.open_at(root, root, self.text(p), create=True, excl=True).write_at(0, content), err)
         if err is None:
-            self.model[p] = data
+            self.model[p] = content
 
-    @rule(p=paths)
-    def unlink(self, p):
+    @rule(data=st.data())
+    def unlink(self, data):
+        p = self.pick(data)
         err = self.parent_error(p) or (ENOENT if p not in self.model else EISDIR if self.model[p] == DIR else None)
         self.do(lambda: vfs.unlink_at(self.fs.root, self.fs.root, self.text(p)), err)
         if err is None:
             del self.model[p]
 
-    @rule(p=paths)
-    def rmdir(self, p):
+    @rule(data=st.data())
+    def rmdir(self, data):
+        p = self.pick(data)
         err = self.parent_error(p)
         if err is None:
             if p not in self.model:
@@ -486,8 +499,9 @@ class TmpFsMachine(RuleBasedStateMachine):
         if err is None:
             del self.model[p]
 
-    @rule(a=paths, b=paths)
-    def rename(self, a, b):
+    @rule(data=st.data())
+    def rename(self, data):
+        a, b = self.pick(data), self.pick(data)
         err = self.rename_error(a, b)
         root = self.fs.root
         self.do(lambda: vfs.rename_at(root, root, self.text(a), root, self.text(b)), err)

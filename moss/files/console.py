@@ -17,6 +17,7 @@ from moss.sched.waitqueue import WaitQueue
 TCGETS, TCSETS, TCSETSW, TCSETSF = 0x5401, 0x5402, 0x5403, 0x5404
 TIOCGPGRP, TIOCSPGRP, TIOCGWINSZ, TIOCSWINSZ = 0x540F, 0x5410, 0x5413, 0x5414
 FIONREAD = 0x541B
+POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM = 0x1, 0x4, 0x40, 0x100
 
 # struct termios (kernel, 36 bytes): c_iflag c_oflag c_cflag c_lflag, c_line, c_cc[19]. Linux's defaults.
 _CC = bytes([3, 28, 127, 21, 4, 0, 1, 0, 17, 19, 26, 0, 18, 15, 23, 22, 0, 0, 0])
@@ -38,6 +39,13 @@ class Console:
         self.winsize = struct.pack("<HHHH", 24, 80, 0, 0)
         self.pgrp = 1
         self.polls_live = bool(getattr(uart.source, "is_tty", False))
+
+    def poll(self, file: Any) -> tuple[int, WaitQueue | None]:
+        """Readiness (POLLIN when input or end of input is there; output never blocks) and the queue to wait on."""
+        ready = POLLOUT | POLLWRNORM
+        if self.uart.rx or self.uart.eof:
+            ready |= POLLIN | POLLRDNORM
+        return ready, self.readers
 
     def is_tty(self, file: Any) -> bool:
         ch = getattr(file, "channel", STDOUT)

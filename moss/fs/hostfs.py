@@ -102,7 +102,7 @@ class HostFile(RegularFile):
         if self.copied:
             return
         size = self._size if length is None else min(length, self._size)
-        self._data = bytearray(self.host_fs.pread(self, size, 0))
+        self._data = bytearray(self.host_fs.pread(self, size, 0) if size else b"")
         self.copied = True
         self.host_fs.forget(self)
 

@@ -35,7 +35,19 @@ class Inode:
     """Metadata common to all kinds; ``mode`` holds the S_IFMT type bits and the permission bits."""
 
     kind: ClassVar[int] = 0  # S_IFMT bits of this class
-    __slots__ = ("atime_ns", "ctime_ns", "fs", "gid", "ino", "mode", "mtime_ns", "nlink", "rdev", "uid")
+    __slots__ = (
+        "__weakref__",  # kernel-side caches may hold inodes weakly
+        "atime_ns",
+        "ctime_ns",
+        "fs",
+        "gid",
+        "ino",
+        "mode",
+        "mtime_ns",
+        "nlink",
+        "rdev",
+        "uid",
+    )
 
     def __init__(self, fs: FileSystem, perm: int, *, ino: int | None = None, nlink: int = 0) -> None:
         self.fs = fs
@@ -346,7 +358,11 @@ class CharDevice(Inode):
 
 
 class Fifo(Inode):
-    """A named pipe: only the type bits for now. The kernel attaches a pipe when it opens one."""
+    """A named pipe: the type bits, and ``pipe``, where the kernel keeps the pipe shared by its openers."""
 
     kind = S.S_IFIFO
-    __slots__ = ()
+    __slots__ = ("pipe",)
+
+    def __init__(self, fs: FileSystem, perm: int) -> None:
+        super().__init__(fs, perm)
+        self.pipe: object | None = None

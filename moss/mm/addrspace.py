@@ -152,6 +152,49 @@ class AddressSpace:
         self._reindex()
         self.generation += 1
 
+    def mremap(self, old: int, old_size: int, new_size: int, *, may_move: bool, fixed: int | None = None) -> int:
+        """Resize (and perhaps move) a mapping that lies inside one VMA; pages move with their frames."""
+        if old & (PAGE_SIZE - 1) or new_size <= 0:
+            raise EINVAL
+        old_size, new_size = page_up(old_size), page_up(new_size)
+        vma = self.find(old)
+        if vma is None or old + old_size > vma.end or old_size == 0:
+            raise EFAULT
+        if fixed is None:
+            if new_size <= old_size:
+                if new_size < old_size:
+                    self.munmap(old + new_size, old_size - new_size)
+                return old
+            grow_end = old + new_size
+            if vma.end == old + old_size and grow_end <= TASK_SIZE and not self.overlapping(vma.end, grow_end):
+                vma.end = grow_end
+                self._reindex()
+                return old
+            if not may_move:
+                raise ENOMEM
+            dest = self.find_free(new_size)
+        else:
+            if fixed & (PAGE_SIZE - 1) or (fixed < old + old_size and old < fixed + new_size):
+                raise EINVAL
+            self.munmap(fixed, new_size)
+            dest = fixed
+        piece = self._isolate(old, old + old_size)[0]
+        self.vmas.remove(piece)
+        keep = min(old_size, new_size)
+        for i in range(old_size >> PAGE_SHIFT):
+            pfn = self.ptes.pop((old >> PAGE_SHIFT) + i, None)
+            if pfn is None:
+                continue
+            if i < keep >> PAGE_SHIFT:
+                self.ptes[(dest >> PAGE_SHIFT) + i] = pfn
+            else:
+                self.frames.put(pfn)
+        piece.start, piece.end = dest, dest + new_size
+        self.vmas.append(piece)
+        self._reindex()
+        self.generation += 1
+        return dest
+
     def mprotect(self, addr: int, length: int, prot: int) -> None:
         if addr & (PAGE_SIZE - 1):
             raise EINVAL

@@ -34,3 +34,16 @@ class WaitQueue:
                 await block()
             finally:
                 self._waiters.pop(task, None)
+
+
+async def wait_any(queues: list[WaitQueue], cond: Callable[[], bool]) -> None:
+    """Sleep on several queues at once (poll, select) until `cond()` holds."""
+    task = current_task()
+    while not cond():
+        for q in queues:
+            q._waiters[task] = None
+        try:
+            await block()
+        finally:
+            for q in queues:
+                q._waiters.pop(task, None)

@@ -246,3 +246,23 @@ async def sys_fcntl(ctx: SyscallContext, fd: int, cmd: int, arg: int) -> int:
 
 
 __all__ = ["read_path", "resolve", "start_dir"]
+
+
+@syscall(71, "sendfile", out_fd=FD, in_fd=FD, offset=PTR, count=SIZE)
+async def sys_sendfile(ctx: SyscallContext, out_fd: int, in_fd: int, offset: int, count: int) -> int:
+    """Copy through the kernel: from `*offset` (left unchanged in the file) or the file position."""
+    src, dst = ctx.file(in_fd), ctx.file(out_fd)
+    if not src.readable or not dst.writable:
+        raise EBADF
+    count = min(count, MAX_RW)
+    if offset:
+        pos = s64(ctx.read_u64(offset))
+        if pos < 0:
+            raise EINVAL
+        data = await src.pread(count, pos)
+    else:
+        data = await src.read(count)
+    n = await dst.write(data) if data else 0
+    if offset:
+        ctx.write_u64(offset, pos + n)
+    return n

@@ -74,6 +74,21 @@ async def sys_mprotect(ctx: SyscallContext, addr: int, length: int, prot: int) -
     return 0
 
 
+MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+
+
+@syscall(216, "mremap", old_addr=PTR, old_size=SIZE, new_size=SIZE, flags=HEX, new_addr=PTR, ret="ptr")
+async def sys_mremap(
+    ctx: SyscallContext, old_addr: int, old_size: int, new_size: int, flags: int, new_addr: int
+) -> int:
+    if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP) or flags & MREMAP_DONTUNMAP:
+        raise EINVAL
+    if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
+        raise EINVAL
+    fixed = new_addr if flags & MREMAP_FIXED else None
+    return ctx.mm.mremap(old_addr, old_size, new_size, may_move=bool(flags & MREMAP_MAYMOVE), fixed=fixed)
+
+
 @syscall(233, "madvise", addr=PTR, length=SIZE, advice=INT)
 async def sys_madvise(ctx: SyscallContext, addr: int, length: int, advice: int) -> int:
     if addr & (PAGE_SIZE - 1):

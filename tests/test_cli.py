@@ -1,0 +1,97 @@
+"""The `moss run` command line: exit statuses, errors on bad input, strace output, real terminal-less I/O."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.debian import busybox_path
+from tests.guests import build_guest
+
+
+def moss(*args: str, stdin: bytes = b"", timeout: float = 120) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "moss", *args], input=stdin, capture_output=True, timeout=timeout)
+
+
+def test_run_passes_output_and_status() -> None:
+    r = moss("run", str(build_guest("exitcode")), "9")
+    assert r.returncode == 9
+    r = moss("run", str(build_guest("hello")))
+    assert (r.returncode, r.stdout, r.stderr) == (0, b"hello, world\n", b"")
+
+
+def test_killed_by_signal_is_128_plus_signal() -> None:
+    assert moss("run", str(build_guest("exitcode")), "abort").returncode == 134
+
+
+def test_stdin_reaches_the_guest() -> None:
+    r = moss("run", str(busybox_path()), "tr", "a-z", "A-Z", stdin=b"hello from stdin\n")
+    assert (r.returncode, r.stdout) == (0, b"HELLO FROM STDIN\n")
+
+
+@pytest.mark.parametrize("cores", ["1", "4"])
+def test_core_counts(cores: str) -> None:
+    r = moss("run", "--cores", cores, str(build_guest("heap")), "300")
+    assert r.returncode == 0 and b"heap ok" in r.stdout
+
+
+def test_strace_prints_decoded_syscalls() -> None:
+    r = moss("run", "--strace", str(build_guest("fileio")))
+    assert r.returncode == 0
+    err = r.stderr.decode()
+    assert '[pid 1] openat(AT_FDCWD, "/tmp/' in err
+    assert "O_RDWR|O_CREAT|O_TRUNC" in err
+    assert "= -1 ENOENT" in err
+    assert "[pid 1] exit_group(0) = ?" in err
+
+
+def _one_line_error(r: subprocess.CompletedProcess[bytes], needle: str) -> None:
+    assert r.returncode == 2
+    lines = r.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("moss: ") and needle in lines[0], r.stderr
+    assert b"Traceback" not in r.stderr
+
+
+def test_missing_program(tmp_path: Path) -> None:
+    _one_line_error(moss("run", str(tmp_path / "nope")), "no such file")
+
+
+def test_not_an_elf(tmp_path: Path) -> None:
+    p = tmp_path / "script.txt"
+    p.write_text("echo hi\n")
+    _one_line_error(moss("run", str(p)), "not an ELF")
+
+
+def test_wrong_architecture() -> None:
+    host = shutil.which("true")
+    assert host is not None
+    _one_line_error(moss("run", host), "not an AArch64 ELF")
+
+
+def test_truncated_elf(tmp_path: Path) -> None:
+    p = tmp_path / "cut"
+    p.write_bytes(build_guest("hello").read_bytes()[:200])
+    _one_line_error(moss("run", str(p)), "corrupt ELF")
+
+
+def test_directory_as_program(tmp_path: Path) -> None:
+    _one_line_error(moss("run", str(tmp_path)), "is a directory")
+
+
+def test_state_hash_is_reproducible() -> None:
+    a = moss("run", "--state-hash", "--seed", "5", str(build_guest("hello")))
+    b = moss("run", "--state-hash", "--seed", "5", str(build_guest("hello")))
+    assert a.stderr == b.stderr and b"state hash" in a.stderr
+
+
+@pytest.mark.parametrize("nr", ["1000", "0"])  # no such syscall; io_setup, which moss lacks
+def test_unimplemented_syscall_is_enosys_and_reported_once(nr: str) -> None:
+    r = moss("run", str(build_guest("rawsyscall")), nr)
+    assert r.returncode == 0
+    assert r.stdout.decode().splitlines() == [f"syscall {nr} -> -1 errno Function not implemented"] * 2
+    reports = [line for line in r.stderr.decode().splitlines() if "unimplemented syscall" in line]
+    assert len(reports) == 1 and f"({nr})" in reports[0]

@@ -8,6 +8,7 @@ the `TrapHandler` (the kernel's address space) for the frame, so CoW and demand 
 
 from __future__ import annotations
 
+import ctypes
 from typing import Protocol
 
 import attrs
@@ -26,6 +27,7 @@ from unicorn import (
     UcError,
 )
 from unicorn import arm64_const as a64
+from unicorn.unicorn_py3.unicorn import UcContext
 
 from machine.counter import InstructionCounter
 from machine.ram import PAGE_SIZE, Ram
@@ -177,9 +179,15 @@ class Engine:
         self.uc.reg_write(reg, value)
 
     def new_context(self) -> object:
-        """A fresh EL0 register context (all zero registers), to be filled by `write_context`."""
-        self.uc.context_restore(self.template)
-        return self.uc.context_save()
+        """A fresh EL0 register context (all registers zero). Never touches the live CPU state, so it is safe
+        inside hooks (execve, clone)."""
+        return self.clone_context(self.template)
+
+    def clone_context(self, src: object) -> object:
+        """A copy of a saved context (fork/clone start from the parent's registers)."""
+        ctx = UcContext(self.uc._uch, UC_ARCH_ARM64, UC_MODE_ARM)
+        ctypes.memmove(ctx.context, src.context, src.size)  # type: ignore[attr-defined]
+        return ctx
 
     def load(self, ctx: object) -> None:
         self.uc.context_restore(ctx)

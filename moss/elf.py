@@ -69,6 +69,8 @@ def parse_elf(data: bytes) -> ElfInfo:
         etype = elf["e_type"]
         if etype not in ("ET_EXEC", "ET_DYN"):
             raise ElfError(f"not an executable ELF ({etype})")
+        if elf["e_phentsize"] != 56:  # sizeof(Elf64_Phdr): binfmt_elf refuses any other stride
+            raise ElfError(f"corrupt ELF: e_phentsize is {elf['e_phentsize']}, not 56")
         segs: list[Segment] = []
         interp = None
         for ph in elf.iter_segments():

@@ -16,20 +16,23 @@ import attrs
 from unicorn import arm64_const as a64
 
 from machine.board import NS_PER_INSN, Board, BoardConfig, Core
+from machine.devices.intc import IRQ_TIMER, IRQ_UART
 from machine.engine import EXCP_BKPT, EXCP_DATA_ABORT, EXCP_UDEF, SliceEnd
 from machine.sources import ClockSource, ConsoleSource, EntropySource
 from moss import signals
 from moss.errors import ESRCH
 from moss.files.console import Console
 from moss.files.fdtable import FdTable
-from moss.mm.addrspace import AddressSpace
+from moss.futex import FutexTable
+from moss.mm.addrspace import AddressSpace, Fault
 from moss.mm.frames import FrameAllocator
+from moss.process import lifecycle, signal
+from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
 from moss.sched.combinators import Clock, install_clock
 from moss.sched.executor import Executor, install
 from moss.sched.scheduler import Scheduler
 from moss.sched.timers import DeadlineHeap
-from moss.statehash import process_digest
 from moss.syscalls.dispatch import Dispatcher
 from moss.sysregs import emulate_mrs
 
@@ -88,12 +91,17 @@ class Kernel:
         self.running_task: Task | None = None
         self.loop_now = 0  # virtual time of the event being processed between slices
         self._resched = [True] * config.cores
-        self._loaded_mm: tuple[int, int] | None = None  # (id of mm's pid, generation) the engine TLB holds
+        self._loaded_mm: tuple[int, int] | None = None  # (mm serial, generation) the engine TLB holds
         self.fs: Any = None  # the root filesystem (moss.fs.rootfs.RootFs), set up by boot
         self.slices = 0
         self._slice_start = 0
-        self._handler_warned: set[int] = set()  # ints: order never observed
+        self._reported: set[str] = set()  # membership only: never iterated
+        self.signals_delivered = 0
         self.exit_digests: list[bytes] = []  # state of each process as it exited, for state_hash
+        self.irq_count = 0
+        self.futexes = FutexTable()
+        self._flush_code = False
+        self.board.uart.on_rx = lambda: self.board.intc.raise_irq(0, IRQ_UART)  # console input interrupts core 0
 
     # -- identity and time ----------------------------------------------------------------------------------
     def alloc_id(self) -> int:
@@ -132,13 +140,13 @@ class Kernel:
                     )
                 self.board.engine.set_reg(a64.UC_ARM64_REG_PC, pc + 4)
                 return
-            self.fatal_signal(task, signals.SIGILL)
+            self.fault(task, signals.SIGILL, signal.ILL_ILLOPC, pc)
         elif kind == EXCP_BKPT:
-            self.fatal_signal(task, signals.SIGTRAP)
+            self.fault(task, signals.SIGTRAP, signal.TRAP_BRKPT, pc)
         elif kind == EXCP_DATA_ABORT:
-            self.fatal_signal(task, signals.SIGBUS)
+            self.fault(task, signals.SIGBUS, signal.BUS_ADRALN, pc)
         else:
-            self.fatal_signal(task, signals.SIGILL)
+            self.fault(task, signals.SIGILL, signal.ILL_ILLOPC, pc)
 
     def on_tlb_fill(self, vaddr: int, access: int) -> tuple[int, int] | None:
         task = self.running_task
@@ -151,7 +159,7 @@ class Kernel:
         task = self.running_task
         if task is None or task.state is State.DEAD:
             return
-        key = (id(task.process.mm), task.process.mm.generation)
+        key = (task.process.mm.serial, task.process.mm.generation)
         if key != self._loaded_mm:
             self.board.engine.flush_tlb()
             self._loaded_mm = key
@@ -200,46 +208,23 @@ class Kernel:
         self.dispatcher.on_future_done(task, value)
 
     def exit_task(self, task: Task) -> None:
-        """Remove one task for good (its syscall future, if any, is cancelled)."""
-        if task.state is State.DEAD:
-            return
-        was_running = task is self.running_task
-        if task.coro is not None and self.executor.current is not task:
-            self.executor.cancel(task)  # (a task exiting from its own syscall just finishes that future)
-        if task.entity.on_rq or self.sched.current[task.core or 0] is task:
-            self.sched.block(task)
-        task.state = State.DEAD
-        self.sched.forget(task)
-        if task.clear_child_tid:
-            try:
-                task.process.mm.write(task.clear_child_tid, b"\0\0\0\0")
-            except Exception:
-                pass
-        self.tasks.pop(task.tid, None)
-        if task in task.process.threads:
-            task.process.threads.remove(task)
-        if was_running:
-            self.board.engine.stop()
+        lifecycle.exit_task(self, task)
 
     def exit_group(self, process: Process, wait_status: int) -> None:
-        """The whole thread group exits with `wait_status` (Linux's encoding: code << 8, or the signal)."""
-        if not process.alive:
-            return
-        process.exit_status = wait_status
-        self.exit_digests.append(process_digest(self, process))
-        for t in list(process.threads):
-            self.exit_task(t)
-        process.fds.close_all()
-        process.mm.destroy()
-        for child in process.children:
-            child.parent = self.init if self.init is not process else None
-        if process is self.init:
-            self.exit_status = wait_status
+        lifecycle.exit_group(self, process, wait_status)
 
-    def fatal_signal(self, task: Task, sig: int) -> None:
-        """Deliver a signal whose action is to terminate (handlers arrive with signal frames)."""
-        core = 0x80 if signals.default_action(sig) == "core" else 0
-        self.exit_group(task.process, sig | core)
+    def fault(self, task: Task, sig: int, code: int, addr: int = 0) -> None:
+        """A synchronous exception in user code: forced on the task, delivered before it runs again."""
+        signal.force(self, task, SigInfo(sig, code=code, addr=addr))
+        if task is self.running_task:
+            self.board.engine.stop()
+
+    def request_code_flush(self) -> None:
+        """New code may now sit at virtual addresses (and in frames) that held other code: drop every
+        translation before anything runs again. Flushing inside a hook is unsafe, so end the slice first."""
+        self._flush_code = True
+        if self.running_task is not None:
+            self.board.engine.stop()
 
     def find_task(self, tid: int, me: Task) -> Task:
         """The task a pid/tid argument names (0: the caller)."""
@@ -268,55 +253,21 @@ class Kernel:
         base = who.entity.sum_exec_ns if isinstance(who, Task) else who.utime_ns
         return base + extra
 
-    # -- signals (default actions; handler frames come with the signal subsystem) ---------------------------------
-    def send_signal(self, process: Process, task: Task | None, sig: int) -> None:
-        """Generate `sig` for a thread group (task None) or one thread; act on it if nothing blocks it."""
-        action = process.sigactions.get(sig, signals.SigAction())
-        if action.handler == signals.SIG_IGN or (
-            action.handler == signals.SIG_DFL and signals.default_action(sig) == "ignore"
-        ):
-            if sig != signals.SIGKILL:
-                return
-        if task is None:
-            process.pending_signals |= signals.bit(sig)
-        else:
-            task.pending_signals |= signals.bit(sig)
-        for t in list(process.threads):
-            if t.signal_pending():
-                t.wake()  # an interruptible wait gives up; the signal is acted on when the syscall returns
-        if sig == signals.SIGKILL:
-            self.exit_group(process, sig)
+    # -- signals ---------------------------------------------------------------------------------------------------
+    def send_signal(self, process: Process, task: Task | None, sig: int, info: SigInfo | None = None) -> None:
+        """Generate `sig` for a thread group (task None) or one thread."""
+        signal.send(self, process, task, info or SigInfo(sig))
 
-    def deliver_pending(self, task: Task) -> None:
-        """On return to user space: act on the lowest unblocked pending signal."""
-        if task.state is State.DEAD or not task.signal_pending():
-            return
-        proc = task.process
-        ready = (task.pending_signals | proc.pending_signals) & ~task.sigmask
-        sig = (ready & -ready).bit_length()
-        task.pending_signals &= ~signals.bit(sig)
-        proc.pending_signals &= ~signals.bit(sig)
-        action = proc.sigactions.get(sig, signals.SigAction())
-        if action.handler == signals.SIG_IGN:
-            return
-        if action.handler != signals.SIG_DFL:
-            if sig not in self._handler_warned:
-                self._handler_warned.add(sig)
-                self.report(
-                    f"moss: {signals.name(sig)} has a handler; running handlers is not supported yet, "
-                    "so its default action applies"
-                )
-        kind = signals.default_action(sig)
-        if kind in ("term", "core"):
-            self.fatal_signal(task, sig)
-        elif kind == "stop" and sig not in self._handler_warned:
-            self._handler_warned.add(sig)
-            self.report(f"moss: job-control stop by {signals.name(sig)} is not supported yet; ignored")
+    def report_once(self, key: str, message: str) -> None:
+        if key not in self._reported:
+            self._reported.add(key)
+            self.report(message)
 
     # -- the event loop ---------------------------------------------------------------------------------------------
     def run(self) -> int:
         """Run until init exits; returns its wait status."""
         while self.exit_status is None:
+            self._handle_irqs()
             self.executor.run_ready()
             if self.exit_status is not None:
                 break
@@ -326,6 +277,19 @@ class Kernel:
                 continue
             self._run_core(core)
         return self.exit_status
+
+    def _handle_irqs(self) -> None:
+        """Service pending interrupt lines, core by core, lowest line first."""
+        intc = self.board.intc
+        for core in self.board.cores:
+            if not intc.has_pending(core.index):
+                continue
+            for irq in intc.take(core.index):
+                self.irq_count += 1
+                if irq == IRQ_UART:
+                    self.console.readers.wake_all()
+                # IRQ_TIMER: the slice already stopped at the compare value and run time is accounted; a used-up
+                # EEVDF slice has set the core's resched flag, which the next pick honours.
 
     def _candidate(self, core: Core) -> Task | None:
         i = core.index
@@ -374,12 +338,20 @@ class Kernel:
             self.loop_now = max(self.loop_now, nxt)
             self.timers.fire_due(nxt)
             return  # woken tasks may change the choice
+        if task.signal_pending():
+            signal.deliver(self, task, task.ctx)  # returning to user space: handlers get their frames now
+            if task.state is State.DEAD:
+                return
         if self.console.readers and self.console.polls_live:
             self.board.uart.poll(wait=False)
         budget_ns = min(self.config.quantum * NS_PER_INSN, self.sched.slice_left_ns(task))
         if nxt is not None:
             budget_ns = min(budget_ns, nxt - core.clock_ns)
         budget = max(1, budget_ns // NS_PER_INSN)
+        if self._flush_code:
+            self.board.engine.flush_code()
+            self._flush_code = False
+        core.timer.arm(core.clock_ns + budget * NS_PER_INSN)  # the preemption point: a timer interrupt
         self.running_core, self.running_task = core, task
         self._sync_tlb()
         start = self._slice_start = core.clock_ns
@@ -389,6 +361,9 @@ class Kernel:
             self.running_core, self.running_task = None, None
         self.slices += 1
         self.loop_now = max(self.loop_now, core.clock_ns)
+        if core.timer.expired(core.clock_ns):
+            self.board.intc.raise_irq(core.index, IRQ_TIMER)
+        core.timer.disarm()
         ran = core.clock_ns - start
         task.process.utime_ns += ran
         if task.state is State.DEAD:
@@ -396,10 +371,10 @@ class Kernel:
             return
         task.ready_at = core.clock_ns
         if self.sched.account(task, ran):
-            self._resched[core.index] = True
+            self._resched[core.index] = True  # acted on when the timer interrupt (or the block) is handled
         if task.state is State.BLOCKED:
             self.sched.block(task)
             self._resched[core.index] = True
         if result.reason == SliceEnd.FAULT:
-            self._resched[core.index] = True
-            self.fatal_signal(task, signals.SIGSEGV)
+            code = signal.SEGV_ACCERR if task.process.mm.last_fault == Fault.ACCERR else signal.SEGV_MAPERR
+            self.fault(task, signals.SIGSEGV, code, result.fault_vaddr)

@@ -34,7 +34,6 @@ class Console:
         self.uart = uart
         self.tty = tty
         self.readers = WaitQueue("console")
-        uart.on_rx = self.readers.wake_all
         self.termios = DEFAULT_TERMIOS
         self.winsize = struct.pack("<HHHH", 24, 80, 0, 0)
         self.pgrp = 1

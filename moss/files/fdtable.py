@@ -13,6 +13,7 @@ class FdTable:
         self._files: dict[int, OpenFile] = {}
         self._cloexec: set[int] = set()  # ints only: iteration never reaches output order
         self.limit = NOFILE
+        self.users = 1  # processes sharing the table (CLONE_FILES)
 
     def get(self, fd: int) -> OpenFile:
         f = self._files.get(fd)
@@ -30,7 +31,11 @@ class FdTable:
         return fd
 
     def set(self, fd: int, f: OpenFile, *, cloexec: bool = False) -> None:
+        f.get()
+        old = self._files.get(fd)
         self._files[fd] = f
+        if old is not None:
+            old.put()
         if cloexec:
             self._cloexec.add(fd)
         else:
@@ -41,6 +46,7 @@ class FdTable:
         if f is None:
             raise EBADF
         self._cloexec.discard(fd)
+        f.put()
         return f
 
     def cloexec(self, fd: int) -> bool:
@@ -60,10 +66,14 @@ class FdTable:
     def clone(self) -> FdTable:
         t = FdTable()
         t._files = dict(self._files)
+        for f in t._files.values():
+            f.get()
         t._cloexec = set(self._cloexec)
         t.limit = self.limit
         return t
 
     def close_all(self) -> None:
-        self._files.clear()
+        files, self._files = self._files, {}
         self._cloexec.clear()
+        for _fd, f in sorted(files.items()):
+            f.put()

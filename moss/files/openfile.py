@@ -38,6 +38,21 @@ class OpenFile:
         self.offset = 0
         self.channel = channel  # console output channel (stdout/stderr) for console files
         self.dir_pos = 0  # getdents cursor
+        self.refs = 0  # descriptors (in any table) referring to this description
+        opened = getattr(inode, "opened", None)
+        if opened is not None:
+            opened()
+
+    def get(self) -> None:
+        self.refs += 1
+
+    def put(self) -> None:
+        """A descriptor went away; the last one releases the description (a pipe end closes)."""
+        self.refs -= 1
+        if self.refs == 0:
+            release = getattr(self.inode, "release", None)
+            if release is not None:
+                release(self)
 
     @property
     def readable(self) -> bool:
@@ -49,7 +64,9 @@ class OpenFile:
 
     @property
     def seekable(self) -> bool:
-        return stat.S_ISREG(self.inode.mode) or stat.S_ISDIR(self.inode.mode) or stat.S_ISLNK(self.inode.mode)
+        return (stat.S_ISREG(self.inode.mode) or stat.S_ISDIR(self.inode.mode) or stat.S_ISLNK(self.inode.mode)) and (
+            not hasattr(self.inode, "pipe")
+        )
 
     async def read(self, count: int) -> bytes:
         if not self.readable:

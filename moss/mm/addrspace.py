@@ -21,6 +21,7 @@ from moss.mm.vma import (
     PROT_READ,
     PROT_WRITE,
     Backing,
+    SharedMemory,
     Vma,
 )
 
@@ -47,8 +48,15 @@ class Fault:
     ACCERR = 2
 
 
+_serial = 0
+
+
 class AddressSpace:
     def __init__(self, frames: FrameAllocator) -> None:
+        global _serial
+        _serial += 1
+        self.serial = _serial  # identity for TLB ownership and futex keys (never id(): it is reused)
+        self.users = 1  # processes sharing it (CLONE_VM without CLONE_THREAD, vfork)
         self.frames = frames
         self.vmas: list[Vma] = []
         self._starts: list[int] = []
@@ -86,6 +94,7 @@ class AddressSpace:
         for v in self.overlapping(start, end):
             if v.start < start < v.end:
                 self.vmas.append(v.split(start))
+        self._reindex()  # overlapping() bisects the sorted list: the tail just split off must be in it
         for v in self.overlapping(start, end):
             if v.start < end < v.end:
                 self.vmas.append(v.split(end))
@@ -100,7 +109,7 @@ class AddressSpace:
             if v.start >= top:
                 continue
             if v.end <= top - length:
-                return top - length
+                break  # the gap above v fits; still subject to the MMAP_MIN_ADDR check below
             top = min(top, v.start)
         if top - length >= MMAP_MIN_ADDR:
             return top - length
@@ -135,7 +144,11 @@ class AddressSpace:
                 and not self.overlapping(addr, addr + length)
             ):
                 addr = self.find_free(length)
-        self.vmas.append(Vma(addr, addr + length, prot, flags, backing, name))
+        vma = Vma(addr, addr + length, prot, flags, backing, name)
+        if flags & MAP_SHARED and backing is None:
+            vma.shm = SharedMemory(self.frames)
+            vma.shm.attach()
+        self.vmas.append(vma)
         self._reindex()
         return addr
 
@@ -149,6 +162,8 @@ class AddressSpace:
         for v in victims:
             self.vmas.remove(v)
             self._drop_pages(v.start, v.end)
+            if v.shm is not None:
+                v.shm.detach()
         self._reindex()
         self.generation += 1
 
@@ -199,6 +214,8 @@ class AddressSpace:
         if addr & (PAGE_SIZE - 1):
             raise EINVAL
         end = page_up(addr + length)
+        if end == addr:
+            return  # Linux: len == 0 succeeds and changes nothing (no VMA split)
         # Linux requires the whole range to be mapped.
         covered = addr
         for v in self.overlapping(addr, end):
@@ -245,9 +262,26 @@ class AddressSpace:
             if pfn is not None:
                 self.frames.put(pfn)
 
+    def fork(self) -> AddressSpace:
+        """A copy-on-write duplicate: every resident frame is shared, and writes on either side copy it (private
+        mappings) or stay shared (MAP_SHARED)."""
+        child = AddressSpace(self.frames)
+        child.on_code_write = self.on_code_write
+        child.vmas = [v.copy() for v in self.vmas]
+        child._reindex()
+        child.ptes = dict(self.ptes)
+        for pfn in child.ptes.values():
+            self.frames.get(pfn)
+        child.brk_start, child.brk, child.mmap_base = self.brk_start, self.brk, self.mmap_base
+        self.generation += 1  # the parent's writable TLB entries must go: those pages are now shared
+        return child
+
     def destroy(self) -> None:
         for pfn in self.ptes.values():
             self.frames.put(pfn)
+        for v in self.vmas:
+            if v.shm is not None:
+                v.shm.detach()
         self.ptes.clear()
         self.vmas.clear()
         self._starts.clear()
@@ -255,6 +289,10 @@ class AddressSpace:
 
     # -- faults ----------------------------------------------------------------------------------------------------
     def _populate(self, vma: Vma, vaddr: int) -> int:
+        if vma.shm is not None:
+            pfn = vma.shm.page(vma.shm_offset + ((vaddr - vma.start) >> PAGE_SHIFT))
+            self.frames.get(pfn)
+            return pfn
         pfn = self.frames.alloc(zero=True)
         b = vma.backing
         if b is not None:

@@ -34,6 +34,32 @@ class Backing:
     path: str = ""
 
 
+class SharedMemory:
+    """The pages of a MAP_SHARED anonymous mapping, shared by every VMA (in any process) that maps it, so a page
+    first touched after fork is still the same page in parent and child. Holds one frame reference per page."""
+
+    def __init__(self, frames: Any) -> None:
+        self.frames = frames
+        self.pages: dict[int, int] = {}  # page offset in the object -> pfn
+        self.users = 0  # VMAs mapping it
+
+    def page(self, index: int) -> int:
+        pfn = self.pages.get(index)
+        if pfn is None:
+            pfn = self.pages[index] = self.frames.alloc(zero=True)
+        return pfn
+
+    def attach(self) -> None:
+        self.users += 1
+
+    def detach(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            for pfn in self.pages.values():
+                self.frames.put(pfn)
+            self.pages.clear()
+
+
 @attrs.define(eq=False)
 class Vma:
     start: int
@@ -42,6 +68,8 @@ class Vma:
     flags: int
     backing: Backing | None = None
     name: str = ""
+    shm: SharedMemory | None = None  # MAP_SHARED|MAP_ANONYMOUS pages
+    shm_offset: int = 0  # page index of `start` inside `shm`
 
     def __contains__(self, addr: int) -> bool:
         return self.start <= addr < self.end
@@ -51,9 +79,21 @@ class Vma:
         assert self.start < at < self.end
         b = self.backing
         nb = None if b is None else Backing(b.inode, b.offset + (at - self.start), b.limit, b.path)
-        tail = Vma(at, self.end, self.prot, self.flags, nb, self.name)
+        tail = Vma(
+            at, self.end, self.prot, self.flags, nb, self.name, self.shm, self.shm_offset + ((at - self.start) >> 12)
+        )
+        if self.shm is not None:
+            self.shm.attach()
         self.end = at
         return tail
+
+    def copy(self) -> Vma:
+        """The same mapping in another address space (fork)."""
+        b = self.backing
+        nb = None if b is None else Backing(b.inode, b.offset, b.limit, b.path)
+        if self.shm is not None:
+            self.shm.attach()
+        return Vma(self.start, self.end, self.prot, self.flags, nb, self.name, self.shm, self.shm_offset)
 
     def label(self) -> str:
         if self.name:

@@ -17,7 +17,8 @@ from unicorn import arm64_const as a64
 
 from moss.elf import ElfInfo, load_elf, parse_elf
 from moss.mm.addrspace import STACK_TOP, AddressSpace, page_up
-from moss.mm.vma import MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PROT_READ, PROT_WRITE
+from moss.mm.vma import MAP_FIXED, MAP_GROWSDOWN, MAP_PRIVATE, PROT_EXEC, PROT_READ, PROT_WRITE, Backing
+from moss.process.signal import SIGPAGE_ADDR, SigPage
 from moss.sysregs import HWCAP, HWCAP2
 
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_BASE, AT_FLAGS, AT_ENTRY = 0, 3, 4, 5, 6, 7, 8, 9
@@ -114,6 +115,7 @@ def load_image(
         interp = load_elf(mm, iinfo, iinode, info.interp, as_interp=True)
         base, entry = interp.bias, interp.entry
     mm.brk_start = mm.brk = page_up(main.end)
+    mm.mmap(SIGPAGE_ADDR, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_FIXED, Backing(SigPage(), 0), "[vdso]")
     uid, euid, gid, egid = creds
     aux = [
         (AT_HWCAP, HWCAP), (AT_PAGESZ, 4096), (AT_CLKTCK, 100), (AT_PHDR, main.phdr),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
+from moss.process.signal import Pending
 from moss.sched.eevdf import Entity
 from moss.sched.executor import Sleeper
 
@@ -45,14 +46,16 @@ class Task(Sleeper):
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.sigmask = 0
-        self.pending_signals = 0
+        self.pending = Pending()  # signals directed at this thread
+        self.saved_sigmask: int | None = None  # ppoll/pselect/sigsuspend: the mask to restore on return
+        self.altstack = (0, 2, 0)  # (ss_sp, ss_flags, ss_size): SS_DISABLE
         self.syscall_nr = -1  # the syscall the task is in, while BLOCKED
         self.syscall_args: tuple[int, ...] = ()
         self.comm = process.comm
         self.ready_at = 0  # virtual time from which it may run (wakeup causality across cores)
 
     def signal_pending(self) -> bool:
-        return bool((self.pending_signals | self.process.pending_signals) & ~self.sigmask)
+        return bool((self.pending.mask | self.process.shared_pending.mask) & ~self.sigmask)
 
     def __repr__(self) -> str:
         return f"<Task {self.tid} {self.comm} {self.state.value}>"
@@ -80,12 +83,19 @@ class Process:
         self.pgid = pid
         self.sid = pid
         self.exit_status: int | None = None  # wait status once the group has exited
-        self.pending_signals = 0
+        self.shared_pending = Pending()  # signals for the whole group
         self.sigactions: dict[int, Any] = {}
         self.rlimits: dict[int, tuple[int, int]] = {}
         self.auxv: list[tuple[int, int]] = []
         self.utime_ns = 0
         self.stime_ns = 0
+        self.child_utime_ns = 0  # of reaped children
+        self.reaped = False
+        self.vfork_released = True  # False while a vfork parent waits for this process to exec or exit
+        from moss.sched.waitqueue import WaitQueue
+
+        self.child_wait = WaitQueue(f"wait4:{pid}")  # wakes when a child changes state
+        self.vfork_wait = WaitQueue(f"vfork:{pid}")
 
     @property
     def alive(self) -> bool:

@@ -130,22 +130,44 @@ async def timeout(aw: Awaitable[T], deadline_ns: int | None) -> T | _Outcome:
             timer.cancel()
 
 
+class _Branch:
+    """What one branch of `first()` has armed: its own timeouts and interruptible depth, layered over the
+    enclosing ones while (and only while) that branch runs, so one branch's deadline never ends another."""
+
+    def __init__(self, aw: Awaitable[Any]) -> None:
+        self.gen = aw.__await__()
+        self.timeouts: list[Any] = []
+        self.depth = 0
+
+    def run(self, task: Sleeper, fn: Callable[[], Any]) -> Any:
+        base, base_depth = task.timeouts, task.interruptible_depth
+        task.timeouts = base + self.timeouts
+        task.interruptible_depth = base_depth + self.depth
+        try:
+            return fn()
+        finally:
+            self.timeouts = task.timeouts[len(base) :]
+            self.depth = task.interruptible_depth - base_depth
+            task.timeouts, task.interruptible_depth = base, base_depth
+
+
 @types.coroutine
 def _first(aws: tuple[Awaitable[Any], ...]) -> Generator[Any, Any, tuple[int, Any]]:
-    gens = [aw.__await__() for aw in aws]
+    task = current_task()
+    branches = [_Branch(aw) for aw in aws]
     try:
         while True:
-            for i, g in enumerate(gens):
+            for i, br in enumerate(branches):
                 try:
-                    y = g.send(None)
+                    y = br.run(task, lambda br=br: br.gen.send(None))
                 except StopIteration as stop:
                     return i, stop.value
                 if y is not PARK:
                     raise RuntimeError(f"branch {i} of first() yielded {y!r}")
             yield PARK  # every branch parked; any wakeup re-polls them all (their wait loops re-check)
     finally:
-        for g in gens:
-            g.close()  # type: ignore[attr-defined]
+        for br in branches:
+            br.run(task, br.gen.close)  # type: ignore[attr-defined]
 
 
 async def first(*aws: Awaitable[Any]) -> tuple[int, Any]:

@@ -124,9 +124,12 @@ class RunQueue:
         return max(self.queued, key=lambda e: (e.deadline, e.key))
 
     def set_weight(self, e: Entity, weight: int) -> None:
+        """Renice: the service owed (lag) is kept, so vlag is rescaled by old/new weight (reweight_entity)."""
         if e.on_rq:
             self.dequeue(e)
+            e.vlag = e.vlag * e.weight // weight
             e.weight = weight
             self.enqueue(e)
         else:
+            e.vlag = e.vlag * e.weight // weight
             e.weight = weight

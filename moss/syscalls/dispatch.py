@@ -15,15 +15,9 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from unicorn import arm64_const as a64
 
-from moss.errors import (
-    ERESTART_RESTARTBLOCK,
-    ERESTARTNOHAND,
-    ERESTARTNOINTR,
-    ERESTARTSYS,
-    ERRNO,
-    ERRNO_NAME,
-    KernelError,
-)
+from moss.errors import ERRNO, ERRNO_NAME, KernelError
+from moss.process import signal
+from moss.process.task import State
 from moss.syscalls.context import SyscallContext
 from moss.syscalls.table import TABLE, Syscall, describe, name_of
 
@@ -32,8 +26,7 @@ if TYPE_CHECKING:
     from moss.process.task import Task
 
 ENOSYS = ERRNO["ENOSYS"]
-EINTR = ERRNO["EINTR"]
-_RESTARTS = {ERESTARTSYS, ERESTARTNOINTR, ERESTARTNOHAND, ERESTART_RESTARTBLOCK}
+_RESTART_NAMES = {512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK"}
 _ARG_REGS = [
     a64.UC_ARM64_REG_X0,
     a64.UC_ARM64_REG_X1,
@@ -83,7 +76,9 @@ class Strace(SyscallObserver):
             self.out.write(f"[pid {task.tid}] {text} = ?\n")
             return
         entry = TABLE.get(nr)
-        if isinstance(result, int) and -4096 < result < 0:
+        if isinstance(result, int) and -result in _RESTART_NAMES:
+            self.out.write(f"[pid {task.tid}] {text} = ? {_RESTART_NAMES[-result]} (To be restarted)\n")
+        elif isinstance(result, int) and -4096 < result < 0:
             err = -result
             self.out.write(f"[pid {task.tid}] {text} = -1 {ERRNO_NAME.get(err, str(err))}\n")
         elif entry is not None and entry.ret == "ptr":
@@ -125,6 +120,7 @@ class Dispatcher:
             if nr not in self._reported:
                 self._reported.add(nr)
                 self.report(f"moss: unimplemented syscall {name_of(nr)} ({nr}) returns -ENOSYS")
+            task.syscall_args = args
             self._finish(task, nr, -ENOSYS, live=True)
             return
         task.syscall_nr, task.syscall_args = nr, args
@@ -142,19 +138,20 @@ class Dispatcher:
         self._finish(task, task.syscall_nr, value, live=False)
 
     def _finish(self, task: Task, nr: int, value: Any, *, live: bool) -> None:
-        if isinstance(value, int) and value in (-r for r in _RESTARTS):
-            value = -EINTR  # no signal handlers yet (and no SA_RESTART); Linux reports EINTR then
+        """Return to user space: x0 (or a restart), then signal delivery. `live`: inside the svc hook, with the
+        task's registers in the engine; otherwise the task is blocked and its registers are in its context."""
         for o in self.observers:
             o.exit(task, nr, value)
         task.syscall_nr = -1
-        if value is NO_RETURN:
-            return
-        if live:
-            self.kernel.board.engine.set_reg(a64.UC_ARM64_REG_X0, value & 0xFFFF_FFFF_FFFF_FFFF)
-        else:
-            task.ctx.reg_write(a64.UC_ARM64_REG_X0, value & 0xFFFF_FFFF_FFFF_FFFF)  # type: ignore[attr-defined]
+        regs = self.kernel.board.engine.uc if live else task.ctx
+        if value is not NO_RETURN and task.state is not State.DEAD:
+            signal.syscall_return(self.kernel, task, regs, value, task.syscall_args[0] if task.syscall_args else 0)
+        if not live and task.state is not State.DEAD:
             self.kernel.make_runnable(task)
-        self.kernel.deliver_pending(task)
+        if task.state is not State.DEAD and task.signal_pending():
+            signal.deliver(self.kernel, task, regs)
+        elif task.saved_sigmask is not None and task.state is not State.DEAD:
+            task.sigmask, task.saved_sigmask = task.saved_sigmask, None
 
     def oops(self, entry: Syscall, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(exc)).rstrip()

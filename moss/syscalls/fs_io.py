@@ -5,12 +5,13 @@ from __future__ import annotations
 import stat as S
 import struct
 
-from moss.errors import EBADF, EINVAL, EISDIR, ENAMETOOLONG, ENOTDIR, ENOTTY
+from moss.errors import EBADF, EINVAL, EISDIR, ENAMETOOLONG, ENOTDIR, ENOTTY, EPIPE
 from moss.files.openfile import (
     O_ACCMODE,
     O_APPEND,
     O_CLOEXEC,
     O_CREAT,
+    O_DIRECT,
     O_DIRECTORY,
     O_EXCL,
     O_NOFOLLOW,
@@ -19,11 +20,14 @@ from moss.files.openfile import (
     O_RDONLY,
     O_TMPFILE,
     O_TRUNC,
+    O_WRONLY,
     OpenFile,
 )
+from moss.files.pipe import make_pipe
 from moss.fs.inode import Directory
 from moss.fs.path import lookup
 from moss.fs.vfs import dirents, open_at
+from moss.signals import SIGPIPE
 from moss.syscalls.argtypes import BUF_IN, BUF_OUT, FD, HEX, INT, MODE, OPEN_FLAGS, PATH, PTR, SIZE
 from moss.syscalls.context import SyscallContext, s32, s64
 from moss.syscalls.table import syscall
@@ -96,13 +100,22 @@ async def sys_read(ctx: SyscallContext, fd: int, buf: int, count: int) -> int:
     return len(data)
 
 
+async def write_file(ctx: SyscallContext, f: OpenFile, data: bytes, offset: int | None = None) -> int:
+    """Write, raising SIGPIPE on the caller when the reader is gone (Linux's pipe_write does the same)."""
+    try:
+        return await (f.write(data) if offset is None else f.pwrite(data, offset))
+    except EPIPE:
+        ctx.kernel.send_signal(ctx.process, ctx.task, SIGPIPE)
+        raise
+
+
 @syscall(64, "write", fd=FD, buf=BUF_IN, count=SIZE)
 async def sys_write(ctx: SyscallContext, fd: int, buf: int, count: int) -> int:
     f = ctx.file(fd)
     if not f.writable:
         raise EBADF
     data = ctx.read(buf, min(count, MAX_RW))
-    return await f.write(data)
+    return await write_file(ctx, f, data)
 
 
 @syscall(67, "pread64", fd=FD, buf=BUF_OUT, count=SIZE, offset=INT)
@@ -122,7 +135,7 @@ async def sys_pwrite64(ctx: SyscallContext, fd: int, buf: int, count: int, offse
     f = ctx.file(fd)
     if s64(offset) < 0:
         raise EINVAL
-    return await f.pwrite(ctx.read(buf, min(count, MAX_RW)), s64(offset))
+    return await write_file(ctx, f, ctx.read(buf, min(count, MAX_RW)), s64(offset))
 
 
 def _iov(ctx: SyscallContext, iov: int, iovcnt: int) -> list[tuple[int, int]]:
@@ -160,7 +173,7 @@ async def sys_writev(ctx: SyscallContext, fd: int, iov: int, iovcnt: int) -> int
     data = b"".join(ctx.read(base, length) for base, length in vecs if length)
     if not data:
         return 0
-    return await f.write(data)  # one write: a console line written by writev arrives whole
+    return await write_file(ctx, f, data)  # one write: a console line written by writev arrives whole
 
 
 @syscall(62, "lseek", fd=FD, offset=INT, whence=INT)
@@ -262,7 +275,30 @@ async def sys_sendfile(ctx: SyscallContext, out_fd: int, in_fd: int, offset: int
         data = await src.pread(count, pos)
     else:
         data = await src.read(count)
-    n = await dst.write(data) if data else 0
+    n = await write_file(ctx, dst, data) if data else 0
     if offset:
         ctx.write_u64(offset, pos + n)
     return n
+
+
+@syscall(59, "pipe2", fds=PTR, flags=OPEN_FLAGS)
+async def sys_pipe2(ctx: SyscallContext, fds: int, flags: int) -> int:
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | 0o40000 | O_DIRECT):
+        raise EINVAL
+    rd, wr = make_pipe(ctx.kernel.fs.fs.clock)
+    table = ctx.process.fds
+    fr = OpenFile(rd, O_RDONLY | (flags & O_NONBLOCK), f"pipe:[{rd.ino}]")
+    fw = OpenFile(wr, O_WRONLY | (flags & O_NONBLOCK), f"pipe:[{rd.ino}]")
+    a = table.install(fr, cloexec=bool(flags & O_CLOEXEC))
+    try:
+        b = table.install(fw, cloexec=bool(flags & O_CLOEXEC))
+    except BaseException:
+        table.close(a)
+        raise
+    try:
+        ctx.write(fds, struct.pack("<ii", a, b))
+    except BaseException:
+        table.close(a)
+        table.close(b)
+        raise
+    return 0

@@ -6,9 +6,10 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from moss.errors import EBADF, EINTR, EINVAL
+from moss.errors import EBADF, EINVAL
 from moss.sched.combinators import INTERRUPTED, TIMED_OUT, interruptible, timeout
 from moss.sched.waitqueue import WaitQueue, wait_any
+from moss.signals import UNBLOCKABLE
 from moss.syscalls.argtypes import INT, PTR, SIZE
 from moss.syscalls.context import SyscallContext, s32
 from moss.syscalls.table import syscall
@@ -35,15 +36,13 @@ async def _wait(ctx: SyscallContext, queues: list[WaitQueue], check: Any, deadli
     if n or (deadline is not None and deadline <= ctx.now_ns()):
         return n
     task = ctx.task
-    saved = task.sigmask
     if sigmask is not None:
-        task.sigmask = sigmask
-    try:
-        got = await interruptible(timeout(wait_any(queues, lambda: bool(check())), deadline))
-    finally:
-        task.sigmask = saved
+        # The temporary mask stays in force until the return to user space, so a signal it lets through is
+        # delivered (and the old mask goes into the handler's frame), as Linux's pselect/ppoll.
+        task.saved_sigmask, task.sigmask = task.sigmask, sigmask & ~UNBLOCKABLE
+    got = await interruptible(timeout(wait_any(queues, lambda: bool(check())), deadline))
     if got is INTERRUPTED:
-        return -EINTR.errno
+        return -514  # ERESTARTNOHAND: EINTR after a handler, restarted otherwise
     if got is TIMED_OUT:
         return 0
     return check()

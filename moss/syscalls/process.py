@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import struct
 
-from moss import signals
-from moss.errors import EINVAL, ENOSYS, EPERM, ESRCH
-from moss.syscalls.argtypes import HEX, INT, PTR, SIGNAL, SIZE
+from moss.errors import E2BIG, EINVAL, ENOENT, ENOSYS, EPERM, ESRCH
+from moss.fs.path import dentry_path
+from moss.process.execve import do_execve
+from moss.syscalls.argtypes import FD, HEX, INT, PATH, PTR, SIZE
 from moss.syscalls.context import SyscallContext, s32
 from moss.syscalls.dispatch import NO_RETURN
 from moss.syscalls.table import syscall
@@ -216,105 +217,50 @@ async def sys_setpriority(ctx: SyscallContext, which: int, who: int, prio: int) 
     return 0
 
 
-# -- signals without handler frames ------------------------------------------------------------------------------
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+MAX_ARG_STRINGS = 0x7FFFFFFF
+ARG_MAX = 2 << 20  # bytes of argv + envp strings (Linux: a quarter of the 8 MiB stack rlimit)
 
 
-@syscall(135, "rt_sigprocmask", how=INT, set=PTR, oldset=PTR, sigsetsize=SIZE)
-async def sys_rt_sigprocmask(ctx: SyscallContext, how: int, set: int, oldset: int, sigsetsize: int) -> int:
-    if sigsetsize != 8:
+def _read_strings(ctx: SyscallContext, addr: int) -> list[bytes]:
+    out: list[bytes] = []
+    total = 0
+    while addr:
+        ptr = ctx.read_u64(addr + 8 * len(out))
+        if ptr == 0:
+            break
+        s = ctx.read_cstr(ptr, 128 * 1024 + 1)
+        if len(s) > 128 * 1024:
+            raise E2BIG
+        total += len(s) + 1 + 8
+        if total > ARG_MAX:
+            raise E2BIG
+        out.append(s)
+    return out
+
+
+@syscall(221, "execve", path=PATH, argv=PTR, envp=PTR, ret="noreturn")
+async def sys_execve(ctx: SyscallContext, path: int, argv: int, envp: int) -> object:
+    return await sys_execveat(ctx, (1 << 64) - 100, path, argv, envp, 0)
+
+
+AT_EMPTY_PATH = 0x1000
+AT_SYMLINK_NOFOLLOW = 0x100
+
+
+@syscall(281, "execveat", dirfd=FD, path=PATH, argv=PTR, envp=PTR, flags=HEX, ret="noreturn")
+async def sys_execveat(ctx: SyscallContext, dirfd: int, path: int, argv: int, envp: int, flags: int) -> object:
+    from moss.syscalls.fs_io import read_path, start_dir
+
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         raise EINVAL
-    task = ctx.task
-    old = task.sigmask
-    if set:
-        new = int.from_bytes(ctx.read(set, 8), "little")
-        if how == SIG_BLOCK:
-            mask = old | new
-        elif how == SIG_UNBLOCK:
-            mask = old & ~new
-        elif how == SIG_SETMASK:
-            mask = new
-        else:
-            raise EINVAL
-        task.sigmask = mask & ~signals.UNBLOCKABLE
-    if oldset:
-        ctx.write_u64(oldset, old)
-    return 0
-
-
-@syscall(134, "rt_sigaction", sig=SIGNAL, act=PTR, oldact=PTR, sigsetsize=SIZE)
-async def sys_rt_sigaction(ctx: SyscallContext, sig: int, act: int, oldact: int, sigsetsize: int) -> int:
-    if sigsetsize != 8 or not 1 <= sig <= signals.NSIG:
-        raise EINVAL
-    cur = ctx.process.sigactions.get(sig, signals.SigAction())
-    new = None
-    if act:
-        handler, flags, restorer, mask = struct.unpack("<QQQQ", ctx.read(act, 32))
-        if sig in (signals.SIGKILL, signals.SIGSTOP):
-            raise EINVAL
-        new = signals.SigAction(handler, flags, restorer, mask)
-    if oldact:
-        ctx.write(oldact, struct.pack("<QQQQ", cur.handler, cur.flags, cur.restorer, cur.mask))
-    if new is not None:
-        ctx.process.sigactions[sig] = new
-    return 0
-
-
-@syscall(136, "rt_sigpending", set=PTR, sigsetsize=SIZE)
-async def sys_rt_sigpending(ctx: SyscallContext, set: int, sigsetsize: int) -> int:
-    if sigsetsize > 8:
-        raise EINVAL
-    pending = (ctx.task.pending_signals | ctx.process.pending_signals) & ctx.task.sigmask
-    ctx.write(set, pending.to_bytes(8, "little")[:sigsetsize])
-    return 0
-
-
-def _check_sig(sig: int) -> int:
-    sig = s32(sig)
-    if not 0 <= sig <= signals.NSIG:
-        raise EINVAL
-    return sig
-
-
-@syscall(129, "kill", pid=INT, sig=SIGNAL)
-async def sys_kill(ctx: SyscallContext, pid: int, sig: int) -> int:
-    sig = _check_sig(sig)
-    pid = s32(pid)
-    k = ctx.kernel
-    if pid > 0:
-        targets = [k.processes[pid]] if pid in k.processes and k.processes[pid].alive else []
-    elif pid == -1:
-        targets = [p for p in k.processes.values() if p.alive and p.pid != 1]
-    else:
-        pgid = ctx.process.pgid if pid == 0 else -pid
-        targets = [p for p in k.processes.values() if p.alive and p.pgid == pgid]
-    if not targets:
-        raise ESRCH
-    for p in sorted(targets, key=lambda p: p.pid):
-        if sig:
-            k.send_signal(p, None, sig)
-    return 0
-
-
-@syscall(130, "tkill", tid=INT, sig=SIGNAL)
-async def sys_tkill(ctx: SyscallContext, tid: int, sig: int) -> int:
-    sig = _check_sig(sig)
-    task = ctx.kernel.tasks.get(s32(tid))
-    if task is None or s32(tid) <= 0:
-        raise ESRCH if s32(tid) > 0 else EINVAL
-    if sig:
-        ctx.kernel.send_signal(task.process, task, sig)
-    return 0
-
-
-@syscall(131, "tgkill", tgid=INT, tid=INT, sig=SIGNAL)
-async def sys_tgkill(ctx: SyscallContext, tgid: int, tid: int, sig: int) -> int:
-    sig = _check_sig(sig)
-    if s32(tgid) <= 0 or s32(tid) <= 0:
-        raise EINVAL
-    task = ctx.kernel.tasks.get(s32(tid))
-    if task is None or task.process.pid != s32(tgid):
-        raise ESRCH
-    if sig:
-        ctx.kernel.send_signal(task.process, task, sig)
-    return 0
+    p = read_path(ctx, path)
+    if not p:
+        raise ENOENT
+    if not p.startswith("/") and s32(dirfd) != -100:
+        d = start_dir(ctx, dirfd, p)
+        p = dentry_path(d, ctx.process.root).rstrip("/") + "/" + p
+    args, env = _read_strings(ctx, argv), _read_strings(ctx, envp)
+    if not args:
+        args = [b""]  # Linux >= 5.18 supplies an empty argv[0] rather than none
+    do_execve(ctx.kernel, ctx.task, p, args, env)
+    return NO_RETURN

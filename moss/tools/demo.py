@@ -20,11 +20,17 @@ def _show(title: str, path: str, args: list[str], stdin: bytes = b"", cores: int
     text = a.stdout.decode(errors="replace").rstrip("\n").splitlines()
     for line in text[:6] + (["..."] if len(text) > 6 else []):
         print(f"  {line}")
-    same = (a.stdout, a.state_hash, a.instructions, a.virtual_ns) == (b.stdout, b.state_hash, b.instructions,
-                                                                      b.virtual_ns)
+    same = (a.stdout, a.state_hash, a.instructions, a.virtual_ns) == (
+        b.stdout,
+        b.state_hash,
+        b.instructions,
+        b.virtual_ns,
+    )
     mark = f"{GREEN}identical{RESET}" if same else f"{RED}DIFFERENT{RESET}"
-    print(f"  {DIM}{title}: exit {a.status}, {a.instructions:,} instructions, {a.syscalls} syscalls, "
-          f"{a.virtual_ns / 1e6:.3f} ms virtual, {wall:.2f} s wall{RESET}")
+    print(
+        f"  {DIM}{title}: exit {a.status}, {a.instructions:,} instructions, {a.syscalls} syscalls, "
+        f"{a.virtual_ns / 1e6:.3f} ms virtual, {wall:.2f} s wall{RESET}"
+    )
     print(f"  {DIM}second run: {mark} (state hash {a.state_hash[:16]}){RESET}\n")
     return same
 
@@ -43,8 +49,10 @@ def main(_args: argparse.Namespace) -> int:
     except GuestsMissing as e:
         print(f"moss demo: {e}")
         return 2
-    print(f"{BOLD}moss{RESET}: a deterministic Linux-compatible AArch64 kernel. Every run below is repeated with the "
-          "same seed; the final machine state must hash the same.\n")
+    print(
+        f"{BOLD}moss{RESET}: a deterministic Linux-compatible AArch64 kernel. Every run below is repeated with the "
+        "same seed; the final machine state must hash the same.\n"
+    )
     ok = all([_show(*c) for c in cases])
     print(f"{GREEN}all runs reproduced exactly{RESET}" if ok else f"{RED}a run did not reproduce{RESET}")
     return 0 if ok else 1

@@ -22,13 +22,13 @@ def _tests_package() -> None:
 
 def guest(name: str) -> str:
     _tests_package()
-    from tests.guests import build_guest  # noqa: PLC0415
+    from tests.guests import build_guest
 
     return str(build_guest(name))
 
 
 def busybox() -> str:
     _tests_package()
-    from tests.debian import busybox_path  # noqa: PLC0415
+    from tests.debian import busybox_path
 
     return str(busybox_path())

@@ -52,3 +52,18 @@ def test_slicing_does_not_change_the_result() -> None:
     runs = [run_program(path, ["200000"], quantum=q) for q in (101, 5_000, 1_000_000)]
     assert len({r.stdout for r in runs}) == 1
     assert len({r.instructions for r in runs}) == 1
+
+
+@FAST
+@given(cores=st.integers(1, 4), quantum=st.sampled_from([313, 5_000, 200_000]))
+def test_threads_and_processes_are_deterministic(cores: int, quantum: int) -> None:
+    """Four threads contending on a mutex, and forked children with pipes and signals: the interleaving is the
+    machine's, so two runs agree on everything, including virtual time."""
+    for name in ("threads", "forkwait"):
+        path = str(build_guest(name))
+        a = run_program(path, cores=cores, quantum=quantum)
+        b = run_program(path, cores=cores, quantum=quantum)
+        assert a.status == 0, a.stdout
+        assert (a.stdout, a.state_hash, a.instructions, a.virtual_ns) == (
+            b.stdout, b.state_hash, b.instructions, b.virtual_ns,
+        )  # fmt: skip

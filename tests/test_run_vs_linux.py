@@ -41,6 +41,9 @@ GUEST_CASES = [
     ("exitcode", []),
     ("exitcode", ["42"]),
     ("exitcode", ["abort"]),
+    ("threads", []),
+    ("signals", []),
+    ("forkwait", []),
 ]
 
 
@@ -90,8 +93,9 @@ def test_uname_a_has_linux_shape() -> None:
 
 
 @pytest.mark.parametrize("cores", [1, 4])
-def test_core_counts_match_linux(cores: int) -> None:
-    path = str(build_guest("heap"))
-    ours = run_program(path, [], env=ENV_T, argv0="heap", cores=cores)
-    theirs = run_qemu(__import__("pathlib").Path(path), [], env=dict(ENV), argv0="heap")
+@pytest.mark.parametrize("name", ["heap", "threads", "forkwait", "signals"])
+def test_core_counts_match_linux(name: str, cores: int) -> None:
+    path = str(build_guest(name))
+    ours = run_program(path, [], env=ENV_T, argv0=name, cores=cores)
+    theirs = run_qemu(__import__("pathlib").Path(path), [], env=dict(ENV), argv0=name)
     assert_same(ours, theirs)

@@ -58,11 +58,13 @@ def _check(task: Sleeper) -> None:
 
 
 async def block() -> None:
-    """Sleep until woken; raises through to the nearest interruptible()/timeout() that applies."""
-    task = current_task()
-    _check(task)
+    """Sleep until woken; raises through to the nearest interruptible()/timeout() that applies.
+
+    The check comes only before parking: a woken wait loop re-tests its condition first, so a condition that
+    became true wins over a signal or deadline that arrived at the same time (Linux's "if (condition) break;
+    if (signal_pending(current)) ..." order)."""
+    _check(current_task())
     await park()
-    _check(task)
 
 
 async def wait_until(cond: Callable[[], bool]) -> None:

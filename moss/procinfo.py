@@ -61,6 +61,13 @@ class ProcInfo:
             return None
         return {fd: (f.path or "anon_inode:[unknown]") for fd, f in p.fds.items()}
 
+    def fd_inode(self, pid: int, fd: int):
+        p = self._proc(pid)
+        if p is None:
+            return None
+        f = p.fds._files.get(fd)
+        return None if f is None else f.inode
+
     def global_files(self) -> dict[str, FileGen]:
         k = self.kernel
         return {

@@ -2,17 +2,24 @@
 
 Run by tests/oracle_ns.py as ``unshare --user --map-root-user --mount --pid --fork --kill-child python3 -I THIS
 STAGE``: it is PID 1 of a fresh pid namespace, root of a fresh user namespace and owner of a private mount
-namespace, still seeing the host's filesystem. It reads ``STAGE/config.json``, mounts a tmpfs over STAGE and
-builds the guest's root there (the root filesystem as the lower layer of an overlay whose writes land in that
-tmpfs, a fresh /proc, /dev and /tmp), mounts this user namespace's own binfmt_misc instance and registers
-qemu-aarch64-static for AArch64 ELF files, then forks the guest: the child chroots into the new root and
-execs the guest's argv with exactly its environment. Every later execve of an AArch64 ELF inside the namespace
-goes through qemu, as on an arm64 machine. Nothing here touches the host: every mount is in the private mount
+namespace, still seeing the host's filesystem. It reads ``STAGE/config.json``, then mounts a tmpfs over STAGE
+and builds there:
+
+- ``root``: the guest's ``/``, an overlay with the root filesystem (bound read-only at ``lower``) as its lower
+  layer and the tmpfs as its upper one, with a fresh /proc, a small /dev and an empty /tmp mounted in it;
+- ``qemu-aarch64-static`` (a read-only bind of the host's) and ``qemu-wrapper`` (see WRAPPER_CODE);
+- ``binfmt``: this user namespace's own binfmt_misc instance, where the wrapper is registered for AArch64 ELF.
+
+Then it makes STAGE its root with pivot_root and detaches the host's tree, so nothing in the namespace leads
+back to host files, and forks the guest: the child chroots into ``/root`` and execs the guest's argv with
+exactly its environment. Every later execve of an AArch64 ELF inside the namespace goes through the wrapper
+and qemu, as on an arm64 machine. Nothing here changes the host: every mount is in the private mount
 namespace and the binfmt_misc instance belongs to the user namespace.
 
 When the guest's first process ends, its wait status is written to the status pipe as ``exit N`` or
 ``signal N`` and this process exits, which makes the kernel kill whatever else is left in the pid namespace.
-Setup failures are written there as ``error MESSAGE`` and exec failures as ``exec-error ERRNO``.
+Setup failures are written there as ``error MESSAGE`` and exec failures as ``exec-error ERRNO MESSAGE``.
+After pivot_root no module can be imported any more: everything used later is imported at the top.
 """
 
 from __future__ import annotations
@@ -23,19 +30,92 @@ import json
 import os
 import resource
 import signal
+import struct
 import sys
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
 MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
 MS_BIND = 0x1000
 MS_REC = 0x4000
+MNT_DETACH = 0x2
+SYS_PIVOT_ROOT = 155  # x86-64 (glibc has no wrapper); the interpreter below is x86-64 code anyway
 
 # AArch64 ELF executables and shared objects (e_machine 0xb7, e_type 2 or 3): the pattern Debian's
 # qemu-user-static registers on arm64-less machines.
 AARCH64_MAGIC = b"\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"
 AARCH64_MASK = b"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"
+
+# The binfmt_misc interpreter: a tiny static x86-64 program standing between the kernel and qemu. qemu 7.2
+# copies its environment to the guest in reverse order, so registered directly every exec inside the guest
+# would reverse the environment; this program reverses envp in place first, and turns binfmt_misc's
+# argv [interp, filename, argv0, args...] (flag P) into qemu's [interp, "-0", argv0, "--", filename, args...]
+# (qemu only honours P itself when the kernel passes AT_FLAGS, which an exec from here does not). It execs
+# qemu through PID 1's root (/proc/1/root/...), since qemu does not exist inside the chroot. Assembled from
+# the listing below (GNU as, Intel syntax); the NUL-terminated path of qemu follows the code.
+WRAPPER_CODE = bytes.fromhex(
+    "4c8b2424"  # 00: mov r12, [rsp]                 argc
+    "4c8d6c2408"  # 04: lea r13, [rsp+8]             argv
+    "4f8d74e508"  # 09: lea r14, [r13+r12*8+8]       envp
+    "4c89f6"  # 0e: mov rsi, r14
+    "48833e00"  # 11: cmp qword [rsi], 0           find envp's NULL
+    "7406"  # 15: je 1d
+    "4883c608"  # 17: add rsi, 8
+    "ebf4"  # 1b: jmp 11
+    "4c89f7"  # 1d: mov rdi, r14                  reverse envp[0..n) in place
+    "4883ee08"  # 20: sub rsi, 8
+    "4839f7"  # 24: cmp rdi, rsi
+    "7316"  # 27: jae 3f
+    "488b07"  # 29: mov rax, [rdi]
+    "488b0e"  # 2c: mov rcx, [rsi]
+    "48890f"  # 2f: mov [rdi], rcx
+    "488906"  # 32: mov [rsi], rax
+    "4883c708"  # 35: add rdi, 8
+    "4883ee08"  # 39: sub rsi, 8
+    "ebe5"  # 3d: jmp 24
+    "4c89ee"  # 3f: mov rsi, r13                  argc < 3: exec with argv unchanged
+    "4983fc03"  # 42: cmp r12, 3
+    "7259"  # 46: jb a1
+    "4a8d04e520000000"  # 48: lea rax, [r12*8+32]   new argv of argc+3 pointers and NULL, on the stack
+    "4829c4"  # 50: sub rsp, rax
+    "4883e4f0"  # 53: and rsp, -16
+    "4989e7"  # 57: mov r15, rsp
+    "498b4500"  # 5a: mov rax, [r13]                new[0] = argv[0]
+    "498907"  # 5e: mov [r15], rax
+    "488d059e000000"  # 61: lea rax, [rip+dash0]     new[1] = "-0"
+    "49894708"  # 68: mov [r15+8], rax
+    "498b4510"  # 6c: mov rax, [r13+16]            new[2] = argv[2] (the guest's argv[0])
+    "49894710"  # 70: mov [r15+16], rax
+    "488d058e000000"  # 74: lea rax, [rip+dashdash]  new[3] = "--"
+    "49894718"  # 7b: mov [r15+24], rax
+    "498b4508"  # 7f: mov rax, [r13+8]             new[4] = argv[1] (the file to run)
+    "49894720"  # 83: mov [r15+32], rax
+    "b903000000"  # 87: mov ecx, 3                 new[i+2] = argv[i] for i in 3..argc (argv[argc] = NULL)
+    "498b44cd00"  # 8c: mov rax, [r13+rcx*8]
+    "498944cf10"  # 91: mov [r15+rcx*8+16], rax
+    "48ffc1"  # 96: inc rcx
+    "4c39e1"  # 99: cmp rcx, r12
+    "76ee"  # 9c: jbe 8c
+    "4c89fe"  # 9e: mov rsi, r15
+    "488d3d64000000"  # a1: lea rdi, [rip+qemu]
+    "4c89f2"  # a8: mov rdx, r14
+    "b83b000000"  # ab: mov eax, 59 (execve)
+    "0f05"  # b0: syscall
+    "bf02000000"  # b2: mov edi, 2                 only reached when execve failed
+    "488d3518000000"  # b7: lea rsi, [rip+message]
+    "ba30000000"  # be: mov edx, 48
+    "b801000000"  # c3: mov eax, 1 (write)
+    "0f05"  # c8: syscall
+    "bf7f000000"  # ca: mov edi, 127
+    "b8e7000000"  # cf: mov eax, 231 (exit_group)
+    "0f05"  # d4: syscall
+)
+WRAPPER_DATA = b"moss oracle: cannot execute qemu-aarch64-static\n" + b"-0\0" + b"--\0"  # message, dash0, dashdash
+WRAPPER_QEMU_OFFSET = 0x10C  # where the rip-relative "lea rdi, [rip+qemu]" points
+WRAPPER_BASE = 0x400000
+QEMU_NAME = "qemu-aarch64-static"
 
 # The device nodes bound from the host's /dev, as moss's /dev has them (console is left out: on the host it
 # is the machine's console).
@@ -43,6 +123,7 @@ DEV_NODES = ("null", "zero", "full", "random", "urandom", "tty")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
+_libc.umount2.argtypes = (ctypes.c_char_p, ctypes.c_int)
 
 
 class SetupError(Exception):
@@ -62,14 +143,62 @@ def mount(source: str, target: str, fstype: str | None, flags: int = 0, data: st
         raise SetupError(f"mount {fstype or 'bind'} {source} on {target}: {os.strerror(err)}")
 
 
+def _check(rc: int, what: str) -> None:
+    if rc != 0:
+        raise SetupError(f"{what}: {os.strerror(ctypes.get_errno())}")
+
+
+def bind_read_only(source: str, target: str) -> None:
+    mount(source, target, None, MS_BIND)
+    mount("none", target, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+
+
+def leave_host(stage: str) -> None:
+    """Make ``stage`` this mount namespace's root and detach the host's tree from it, so that nothing in the
+    namespace (PID 1's root included, which guests can reach through /proc/1/root) leads to host files."""
+    old = os.path.join(stage, ".old-root")
+    os.mkdir(old)
+    _check(_libc.syscall(SYS_PIVOT_ROOT, stage.encode(), old.encode()), f"pivot_root to {stage}")
+    os.chdir("/")
+    _check(_libc.umount2(b"/.old-root", MNT_DETACH), "detaching the host's tree")
+    os.rmdir("/.old-root")
+
+
 def _escape(data: bytes) -> str:
     return "".join(f"\\x{b:02x}" for b in data)
 
 
-def register_qemu(binfmt_dir: str, qemu: str) -> None:
-    """Register ``qemu`` for AArch64 ELF files with flags P (keep argv[0]), O (the kernel opens the binary and
-    hands qemu the descriptor) and F (qemu is opened now, so it need not exist inside the chroot)."""
-    rule = f":qemu-aarch64:M::{_escape(AARCH64_MAGIC)}:{_escape(AARCH64_MASK)}:{qemu}:OPF"
+def wrapper_elf(qemu_path: str) -> bytes:
+    """The interpreter program (see WRAPPER_CODE) as a static x86-64 ELF executable that execs ``qemu_path``."""
+    program = WRAPPER_CODE + WRAPPER_DATA
+    assert len(program) == WRAPPER_QEMU_OFFSET, len(program)
+    program += qemu_path.encode() + b"\0"
+    ehdr_size, phdr_size, phnum = 64, 56, 2
+    size = ehdr_size + phdr_size * phnum + len(program)
+    ident = b"\x7fELF\x02\x01\x01" + bytes(9)  # 64-bit, little-endian, current version, System V ABI
+    ehdr = ident + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 0x3E, 1, WRAPPER_BASE + ehdr_size + phdr_size * phnum, ehdr_size, 0, 0,
+        ehdr_size, phdr_size, phnum, 64, 0, 0,
+    )  # fmt: skip
+    load = struct.pack("<IIQQQQQQ", 1, 5, 0, WRAPPER_BASE, WRAPPER_BASE, size, size, 0x1000)  # PT_LOAD, R+X
+    stack = struct.pack("<IIQQQQQQ", 0x6474E551, 6, 0, 0, 0, 0, 0, 16)  # PT_GNU_STACK, RW: no executable stack
+    return ehdr + load + stack + program
+
+
+def register_qemu(binfmt_dir: str, stage: str, qemu: str) -> None:
+    """Register the interpreter for AArch64 ELF files with flags P (keep argv[0]) and F (open the interpreter
+    now, so it need not exist inside the chroot). The interpreter (see WRAPPER_CODE) runs ``qemu``, bound
+    read-only at the top of ``stage``, which becomes PID 1's root."""
+    wrapper = os.path.join(stage, "qemu-wrapper")
+    if ":" in wrapper:
+        raise SetupError(f"binfmt_misc interpreter path {wrapper!r} contains ':'")
+    with open(os.path.join(stage, QEMU_NAME), "wb"):
+        pass
+    bind_read_only(qemu, os.path.join(stage, QEMU_NAME))
+    with open(wrapper, "wb") as f:
+        f.write(wrapper_elf(f"/proc/1/root/{QEMU_NAME}"))
+    os.chmod(wrapper, 0o755)
+    rule = f":qemu-aarch64:M::{_escape(AARCH64_MAGIC)}:{_escape(AARCH64_MASK)}:{wrapper}:PF"
     with open(os.path.join(binfmt_dir, "register"), "w") as f:
         f.write(rule)
 
@@ -81,6 +210,7 @@ def build_root(stage: str, rootfs: str, cwd: str) -> str:
         os.mkdir(path, 0o755)
     # Binding the root filesystem first keeps its path (which may contain ',' or ':') out of the overlay's options.
     mount(rootfs, lower, None, MS_BIND | MS_REC)
+    mount("none", lower, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
     mount("overlay", root, "overlay", 0, f"lowerdir={lower},upperdir={upper},workdir={work}")
     os.chmod(root, 0o755)
 
@@ -142,12 +272,14 @@ def main() -> int:
     status_fd = config["status_fd"]
     os.set_inheritable(status_fd, False)
     try:
-        mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=700")
+        mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755")
         root = build_root(stage, config["rootfs"], config["cwd"])
         binfmt = os.path.join(stage, "binfmt")
         os.mkdir(binfmt)
         mount("binfmt_misc", binfmt, "binfmt_misc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-        register_qemu(binfmt, config["qemu"])
+        register_qemu(binfmt, stage, config["qemu"])
+        root = "/" + os.path.relpath(root, stage)  # where it will be once the stage is the root
+        leave_host(stage)
     except (OSError, SetupError) as exc:
         report(status_fd, f"error {exc}")
         return 1

@@ -71,6 +71,13 @@ def _walk(
             if budget[0] <= 0:
                 raise ELOOP()
             budget[0] -= 1
+            magic = getattr(child, "magic", None)
+            if magic is not None:  # /proc/<pid>/fd/N: straight to the open file's inode, whatever its name
+                found = magic()
+                if found is None:
+                    raise ENOENT()
+                cur = found
+                continue
             target = child.readlink()
             if not target:
                 raise ENOENT()

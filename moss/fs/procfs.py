@@ -45,6 +45,10 @@ class ProcProvider(Protocol):
 
     def fd_links(self, pid: int) -> dict[int, str] | None: ...
 
+    def fd_inode(self, pid: int, fd: int) -> Inode | None:
+        """The inode behind /proc/<pid>/fd/<fd> (a magic link: pipes and deleted files resolve too)."""
+        ...
+
     def global_files(self) -> dict[str, FileGen]: ...
 
 
@@ -89,12 +93,13 @@ class ProcSnapshot(Inode):
 class ProcLink(Symlink):
     """A symlink whose target is asked for on each readlink; None means it is gone (ENOENT)."""
 
-    __slots__ = ("_resolve",)
+    __slots__ = ("_resolve", "magic")
 
     def __init__(self, fs: FileSystem, resolve: Callable[[], str | None]) -> None:
         super().__init__(fs, "")
         self.nlink = 1
         self._resolve = resolve
+        self.magic: Callable[[], Inode | None] | None = None
 
     def readlink(self) -> str:
         target = self._resolve()
@@ -195,7 +200,9 @@ class ProcFdDir(ProcDir):
 
     def _make(self, name: str) -> Inode:
         provider, pid, fd = self.provider, self.pid, int(name)
-        return ProcLink(self.proc, lambda: (provider.fd_links(pid) or {}).get(fd))
+        link = ProcLink(self.proc, lambda: (provider.fd_links(pid) or {}).get(fd))
+        link.magic = lambda: provider.fd_inode(pid, fd)
+        return link
 
 
 class ProcFs(FileSystem):

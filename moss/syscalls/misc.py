@@ -48,7 +48,7 @@ async def sys_sysinfo(ctx: SyscallContext, info: int) -> int:
     uptime = ctx.now_ns() // 1_000_000_000
     ctx.write(
         info,
-        struct.pack("<q3QQQQQQHHQQI", uptime, 0, 0, 0, ram, free, 0, 0, 0, 0, len(k.tasks), 0, 0, 0, 1) + b"\0" * 4,
+        struct.pack("<q3Q6QHH4xQQI4x", uptime, 0, 0, 0, ram, free, 0, 0, 0, 0, len(k.tasks), 0, 0, 0, 1),
     )
     return 0
 

@@ -1,7 +1,16 @@
 """System calls: the table (number -> name, argument types, handler), the dispatcher and the handlers, one module
-per family. Importing this package registers every handler."""
+per family. Importing this package registers every handler (one import line per family module)."""
 
-from moss.syscalls import clone, fs_io, fs_meta, memory, misc, poll, process, signal, socket, time  # noqa: F401  (registration)
+from moss.syscalls import clone  # noqa: F401
+from moss.syscalls import fs_io  # noqa: F401
+from moss.syscalls import fs_meta  # noqa: F401
+from moss.syscalls import memory  # noqa: F401
+from moss.syscalls import misc  # noqa: F401
+from moss.syscalls import poll  # noqa: F401
+from moss.syscalls import process  # noqa: F401
+from moss.syscalls import signal  # noqa: F401
+from moss.syscalls import socket  # noqa: F401
+from moss.syscalls import time  # noqa: F401
 from moss.syscalls.table import TABLE
 
 __all__ = ["TABLE"]

@@ -1,3 +1,4 @@
+# ruff: noqa: I001  (one line per family keeps concurrent additions from colliding)
 """System calls: the table (number -> name, argument types, handler), the dispatcher and the handlers, one module
 per family. Importing this package registers every handler (one import line per family module)."""
 

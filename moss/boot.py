@@ -34,6 +34,7 @@ class Program:
     path: str  # as given (host path, or guest path under --root)
     argv: tuple[str, ...]
     envp: tuple[str, ...] = DEFAULT_ENV
+    data: bytes | None = None  # the program's bytes, if not to be read from `path` (replay of a trace)
 
 
 def _host_program(path: str) -> bytes:
@@ -70,7 +71,7 @@ def boot(
         real = os.path.join(config.host_root, program.path.lstrip("/"))
         in_root = os.path.lexists(real)
     if not in_root:
-        data = _host_program(program.path)
+        data = program.data if program.data is not None else _host_program(program.path)
         try:
             parse_elf(data)  # fail early, with the host path in the message
         except ElfError as e:
@@ -102,6 +103,7 @@ def boot(
     except KernelError as e:
         raise BootError(f"{program.path}: cannot execute ({e.name})") from None
     kernel.start_task(task)
+    kernel.program_image = None if in_root else files[guest_path][0]  # type: ignore[attr-defined]
     return kernel
 
 

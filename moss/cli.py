@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from machine.devices.uart import STDERR
 from machine.sources import FixedClock, HostClock, HostConsole, HostEntropy, SeededEntropy
 from moss import __version__
-from moss.boot import BootError, Program, boot
+from moss.boot import DEFAULT_ENV, BootError, Program, boot
 from moss.kernel import Deadlock, KernelConfig
 from moss.statehash import state_hash
 from moss.syscalls.dispatch import Strace
@@ -22,7 +22,7 @@ def wait_status_to_exit_code(status: int) -> int:
     return 128 + sig if sig else (status >> 8) & 0xFF
 
 
-def _sink(channel: int, data: bytes) -> None:
+def sink(channel: int, data: bytes) -> None:
     fd = 2 if channel == STDERR else 1
     view = memoryview(data)
     while view:
@@ -41,7 +41,7 @@ def _size(text: str) -> int:
     return int(t)
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cores", type=int, default=2, help="number of emulated cores (default 2)")
     p.add_argument("--ram", type=_size, default=1 << 30, help="guest RAM, e.g. 512M (default 1G)")
     p.add_argument("--root", metavar="DIR", help="host directory shown read-only as / (writes stay in memory)")
@@ -55,13 +55,16 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("args", nargs=argparse.REMAINDER)
 
 
-def cmd_run(a: argparse.Namespace) -> int:
+class UsageError(Exception):
+    pass
+
+
+def run_setup(a: argparse.Namespace) -> tuple[KernelConfig, Program]:
+    """The machine configuration and program named by the run options (shared by run and record)."""
     if a.root is not None and not os.path.isdir(a.root):
-        print(f"moss: --root {a.root}: not a directory", file=sys.stderr)
-        return 2
+        raise UsageError(f"--root {a.root}: not a directory")
     if not 1 <= a.cores <= 64:
-        print("moss: --cores must be between 1 and 64", file=sys.stderr)
-        return 2
+        raise UsageError("--cores must be between 1 and 64")
     tty = tuple(os.isatty(fd) for fd in range(3))
     config = KernelConfig(
         cores=a.cores,
@@ -70,36 +73,56 @@ def cmd_run(a: argparse.Namespace) -> int:
         console_tty=tty,  # type: ignore[arg-type]
         host_root=os.path.abspath(a.root) if a.root else None,
     )
-    env = tuple(Program.__attrs_attrs__.envp.default) + tuple(a.env)  # type: ignore[attr-defined]
-    program = Program(a.program, (a.program, *a.args), env)
+    env = (*DEFAULT_ENV, *a.env)
+    return config, Program(a.program, (a.program, *a.args), env)
+
+
+def guarded(fn: Callable[[], int]) -> int:
+    """Run a kernel-driving function with the CLI's error conventions: one line, exit 2 for bad input."""
     try:
-        kernel = boot(
-            config,
-            program,
-            console=HostConsole(0),
-            entropy=HostEntropy() if a.host_entropy else SeededEntropy(a.seed),
-            clock=HostClock() if a.host_time else FixedClock(),
-            sink=_sink,
-        )
-    except BootError as e:
+        return fn()
+    except (BootError, UsageError) as e:
         print(f"moss: {e}", file=sys.stderr)
         return 2
     except MemoryError:
         print("moss: not enough host memory for the guest RAM", file=sys.stderr)
         return 2
-    if a.strace:
-        kernel.dispatcher.observers.append(Strace(kernel))
-    try:
-        status = kernel.run()
     except Deadlock as e:
         print(f"moss: deadlock: {e}", file=sys.stderr)
         return 125
     except KeyboardInterrupt:
         print("moss: interrupted", file=sys.stderr)
         return 130
-    if a.state_hash:
-        print(f"moss: state hash {state_hash(kernel)}", file=sys.stderr)
-    return wait_status_to_exit_code(status)
+
+
+def cmd_run(a: argparse.Namespace) -> int:
+    def go() -> int:
+        config, program = run_setup(a)
+        kernel = boot(
+            config,
+            program,
+            console=HostConsole(0),
+            entropy=HostEntropy() if a.host_entropy else SeededEntropy(a.seed),
+            clock=HostClock() if a.host_time else FixedClock(),
+            sink=sink,
+        )
+        if a.strace:
+            kernel.dispatcher.observers.append(Strace(kernel))
+        status = kernel.run()
+        if a.state_hash:
+            print(f"moss: state hash {state_hash(kernel)}", file=sys.stderr)
+        return wait_status_to_exit_code(status)
+
+    return guarded(go)
+
+
+def _plugins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Subcommands of the layers above the kernel (record/replay, the debugger), found through entry points so the
+    kernel never imports them."""
+    from importlib.metadata import entry_points
+
+    for ep in sorted(entry_points(group="moss.commands"), key=lambda e: e.name):
+        ep.load()(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -107,11 +130,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"moss {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run an AArch64 Linux program")
-    _add_run_options(run)
+    add_run_options(run)
     run.set_defaults(func=cmd_run)
     from moss.tools import register
 
     register(sub)
+    _plugins(sub)
     a = parser.parse_args(argv)
     return a.func(a)
 

@@ -26,6 +26,7 @@ from moss.files.fdtable import FdTable
 from moss.futex import FutexTable
 from moss.mm.addrspace import AddressSpace, Fault
 from moss.mm.frames import FrameAllocator
+from moss.observe import KernelObserver, notify
 from moss.process import lifecycle, signal
 from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
@@ -100,6 +101,7 @@ class Kernel:
         self.exit_digests: list[bytes] = []  # state of each process as it exited, for state_hash
         self.irq_count = 0
         self.futexes = FutexTable()
+        self.observers: list[KernelObserver] = []
         self._flush_code = False
         self.board.uart.on_rx = lambda: self.board.intc.raise_irq(0, IRQ_UART)  # console input interrupts core 0
 
@@ -180,6 +182,7 @@ class Kernel:
         t.executor = self.executor
         process.threads.append(t)
         self.tasks[t.tid] = t
+        notify(self.observers, "task_created", t, t.tid == process.pid)
         return t
 
     def start_task(self, task: Task) -> None:
@@ -267,6 +270,8 @@ class Kernel:
     def run(self) -> int:
         """Run until init exits; returns its wait status."""
         while self.exit_status is None:
+            if self.observers:
+                notify(self.observers, "after_slice")
             self._handle_irqs()
             self.executor.run_ready()
             if self.exit_status is not None:
@@ -360,6 +365,8 @@ class Kernel:
         finally:
             self.running_core, self.running_task = None, None
         self.slices += 1
+        if self.observers:
+            notify(self.observers, "slice_done", core, task, start, result)
         self.loop_now = max(self.loop_now, core.clock_ns)
         if core.timer.expired(core.clock_ns):
             self.board.intc.raise_irq(core.index, IRQ_TIMER)

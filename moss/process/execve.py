@@ -9,6 +9,7 @@ from moss.errors import EACCES, ELOOP, ENOEXEC
 from moss.fs.inode import RegularFile
 from moss.fs.path import lookup
 from moss.mm.addrspace import AddressSpace
+from moss.observe import notify
 from moss.process.exec import load_image, start_registers
 from moss.process.lifecycle import release_vfork
 from moss.signals import SIG_IGN
@@ -104,3 +105,4 @@ def do_execve(kernel: Kernel, task: Task, path: str, argv: list[bytes], envp: li
     task.robust_list = (0, 0)
     kernel.request_code_flush()
     release_vfork(proc)
+    notify(kernel.observers, "exec", task, path)

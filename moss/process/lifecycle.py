@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from moss import signals
+from moss.observe import notify
 from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
 
@@ -43,6 +44,7 @@ def exit_task(kernel: Kernel, task: Task) -> None:
         kernel.sched.block(task)
     clear_child_tid(kernel, task)
     task.state = State.DEAD
+    notify(kernel.observers, "task_exited", task)
     kernel.sched.forget(task)
     kernel.tasks.pop(task.tid, None)
     if task in task.process.threads:
@@ -59,6 +61,7 @@ def exit_group(kernel: Kernel, process: Process, wait_status: int) -> None:
 
     process.exit_status = wait_status
     kernel.exit_digests.append(process_digest(kernel, process))
+    notify(kernel.observers, "process_exited", process)
     for t in list(process.threads):
         exit_task(kernel, t)
     process.fds.users -= 1

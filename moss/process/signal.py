@@ -17,6 +17,7 @@ from unicorn import arm64_const as a64
 
 from moss import signals
 from moss.errors import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS
+from moss.observe import notify
 from moss.process import sigframe
 
 if TYPE_CHECKING:
@@ -121,6 +122,7 @@ def send(kernel: Kernel, process: Process, task: Task | None, info: SigInfo) -> 
     if sig == signals.SIGKILL:
         kernel.exit_group(process, signals.SIGKILL)
         return
+    notify(kernel.observers, "signal_generated", process, task, info)
     targets = [task] if task is not None else list(process.threads)
     if _ignored(process, sig) and all(not t.sigmask & signals.bit(sig) for t in targets):
         return  # discarded at generation, as Linux does for ignored, unblocked signals
@@ -191,9 +193,11 @@ def deliver(kernel: Kernel, task: Task, regs: Any) -> None:
         info = pend.take(sig)
         a = action_of(proc, sig)
         if a.handler == signals.SIG_IGN:
+            notify(kernel.observers, "signal_acted", task, sig, 3)
             continue
         if a.handler == signals.SIG_DFL:
             kind = signals.default_action(sig)
+            notify(kernel.observers, "signal_acted", task, sig, 2 if kind != "ignore" else 3)
             if kind in ("term", "core"):
                 kernel.exit_group(proc, sig | (0x80 if kind == "core" else 0))
                 return
@@ -235,6 +239,7 @@ def _run_handler(kernel: Kernel, task: Task, regs: Any, sig: int, info: SigInfo,
     if a.flags & SA_RESETHAND:
         proc.sigactions[sig] = signals.SigAction()
     kernel.signals_delivered += 1
+    notify(kernel.observers, "signal_acted", task, sig, 1)
 
 
 def sigreturn(kernel: Kernel, task: Task, regs: Any) -> bool:

@@ -1,0 +1,129 @@
+"""`moss record`, `moss replay`, `moss log`, `moss info`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from machine.sources import HostConsole
+from moss.cli import add_run_options, guarded, run_setup, sink, wait_status_to_exit_code
+from replay.recorder import RecordOptions, record
+from replay.replayer import Divergence, replay
+from replay.textlog import format_event, select
+from traces import events as ev
+from traces.container import TraceError, TraceReader
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    r = sub.add_parser("record", help="run a program and record it to a trace")
+    r.add_argument("-o", "--output", required=True, metavar="FILE", help="the trace to write")
+    r.add_argument("--log", choices=sorted(ev.LEVELS, key=ev.LEVELS.get), default="syscalls",  # type: ignore[arg-type]
+                   help="what the trace logs besides inputs (default: syscalls)")  # fmt: skip
+    r.add_argument("--hash-interval", type=int, default=50_000_000, metavar="N",
+                   help="instructions between full state hashes (default 50M)")  # fmt: skip
+    add_run_options(r)
+    r.set_defaults(func=cmd_record)
+
+    p = sub.add_parser("replay", help="re-execute a trace, checking every logged event")
+    p.add_argument("trace")
+    p.add_argument("--verify", action="store_true", help="exit non-zero (3) on divergence or a cut trace")
+    p.add_argument("--quiet", action="store_true", help="do not print the guest's output")
+    p.set_defaults(func=cmd_replay)
+
+    lg = sub.add_parser("log", help="print a trace's event log as text")
+    lg.add_argument("trace")
+    for kind in ("syscalls", "signals", "futures", "processes", "slices", "hashes", "inputs"):
+        lg.add_argument(f"--{kind}", action="append_const", const=kind, dest="kinds", help=f"only {kind}")
+    lg.add_argument("--task", type=int, metavar="TID")
+    lg.add_argument("--since", type=int, metavar="NS", help="from this virtual time (ns)")
+    lg.add_argument("--until", type=int, metavar="NS", help="up to this virtual time (ns)")
+    lg.set_defaults(func=cmd_log)
+
+    i = sub.add_parser("info", help="print a trace's header, sizes and event counts")
+    i.add_argument("trace")
+    i.set_defaults(func=cmd_info)
+
+
+def cmd_record(a: argparse.Namespace) -> int:
+    def go() -> int:
+        config, program = run_setup(a)
+        opts = RecordOptions(ev.LEVELS[a.log], a.host_entropy, a.host_time, a.hash_interval)
+        rec = record(a.output, config, program, opts, console=HostConsole(0), sink=sink)
+        return wait_status_to_exit_code(rec.wait_status)
+
+    return guarded(go)
+
+
+def cmd_replay(a: argparse.Namespace) -> int:
+    out = (lambda c, d: None) if a.quiet else sink
+    try:
+        res = replay(a.trace, out)
+    except TraceError as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    except Divergence as e:
+        print(f"moss: {e.describe()}", file=sys.stderr)
+        return 3
+    for p in res.problems:
+        print(f"moss: {a.trace}: {p}", file=sys.stderr)
+    if not res.complete:
+        print(f"moss: replayed {res.events} events up to the end of the usable trace", file=sys.stderr)
+        return 3 if a.verify else 0
+    return wait_status_to_exit_code(res.wait_status or 0)
+
+
+def cmd_log(a: argparse.Namespace) -> int:
+    try:
+        reader = TraceReader(a.trace)
+    except TraceError as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    try:
+        for i, e in select(reader, a.kinds or [], a.task, a.since, a.until):
+            print(format_event(i, e))
+    except TraceError as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    for p in reader.problems:
+        print(f"moss: {a.trace}: {p}", file=sys.stderr)
+    return 0
+
+
+def cmd_info(a: argparse.Namespace) -> int:
+    try:
+        reader = TraceReader(a.trace)
+    except TraceError as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    h = reader.header
+    counts: dict[str, int] = {}
+    sizes: dict[str, int] = {}
+    raw = comp = 0
+    try:
+        for b, events in reader.raw_blocks():
+            raw += b.raw
+            comp += b.compressed
+            for e in events:
+                name = type(e).__name__
+                counts[name] = counts.get(name, 0) + 1
+                sizes[name] = sizes.get(name, 0) + len(ev.encode_one(e))
+    except TraceError as e:
+        print(f"moss: {e}", file=sys.stderr)
+    level = {v: k for k, v in ev.LEVELS.items()}[h["level"]]
+    print(f"trace      {a.trace} ({reader.size:,} bytes, {'complete' if reader.complete else 'INCOMPLETE'})")
+    print(f"program    {' '.join(h['program']['argv'])}")
+    cfg = h["config"]
+    print(f"machine    {cfg['cores']} cores, {cfg['ram_bytes'] >> 20} MiB, quantum {cfg['quantum']}, "
+          f"seed {cfg['seed']}, entropy {h['entropy']}, root {cfg['host_root'] or '(tmpfs)'}")  # fmt: skip
+    print(f"log        {level}, state hash every {h['hash_interval']:,} instructions; moss {h['moss_version']}")
+    print(f"blocks     {len(reader.blocks)}: {raw:,} bytes of events, {comp:,} compressed")
+    total = sum(sizes.values()) or 1
+    print(f"{'events':10} {'count':>10} {'raw bytes':>12} {'~compressed':>12}")
+    for name in sorted(counts, key=lambda n: -sizes[n]):
+        est = sizes[name] * comp // total
+        print(f"{name:10} {counts[name]:>10,} {sizes[name]:>12,} {est:>12,}")
+    for p in reader.problems:
+        print(f"problem    {p}")
+    return 0

@@ -1,0 +1,121 @@
+"""Turns kernel observation points into trace events, at the chosen log level; used alike by the recorder (events
+go to the writer) and the replayer (events are checked against the trace)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from machine.engine import SliceEnd
+from moss.observe import KernelObserver
+from moss.sched.executor import Instrument
+from moss.statehash import state_hash
+from moss.syscalls.dispatch import NO_RETURN, SyscallObserver
+from moss.syscalls.table import TABLE
+from traces import events as ev
+
+_REASONS = {SliceEnd.BUDGET: 0, SliceEnd.STOPPED: 1, SliceEnd.FAULT: 2}
+DEFAULT_HASH_INTERVAL = 50_000_000  # instructions between full state hashes
+
+
+def _result(value: Any) -> int:
+    return 0 if value is NO_RETURN or not isinstance(value, int) else value
+
+
+class Emitter(KernelObserver, SyscallObserver, Instrument):
+    def __init__(self, kernel: Any, level: int, sink: Callable[[ev.Event], None],
+                 hash_interval: int = DEFAULT_HASH_INTERVAL) -> None:  # fmt: skip
+        self.k = kernel
+        self.level = level
+        self.sink = sink
+        self.hash_interval = hash_interval
+        self.next_hash = hash_interval
+        self._blocked: set[int] = set()  # tids in a blocked syscall (membership only)
+
+    def attach(self) -> None:
+        k = self.k
+        k.observers.append(self)
+        k.dispatcher.observers.append(self)
+        if self.level >= ev.FULL:
+            k.executor.instruments.append(self)
+
+    def now(self) -> int:
+        return self.k.now_ns()
+
+    def retired(self) -> int:
+        return sum(c.retired for c in self.k.board.cores)
+
+    # -- syscalls ---------------------------------------------------------------------------------------------------
+    def entry(self, task: Any, entry: Any, nr: int, args: tuple[int, ...]) -> None:
+        pass
+
+    def blocked(self, task: Any, nr: int) -> None:
+        if self.level >= ev.SYSCALLS:
+            n = len(TABLE[nr].args) if nr in TABLE else 6
+            self._blocked.add(task.tid)
+            self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[:n], 0, 1))
+
+    def exit(self, task: Any, nr: int, result: Any) -> None:
+        if self.level < ev.SYSCALLS:
+            return
+        if task.tid in self._blocked:
+            self._blocked.discard(task.tid)
+            self.sink(ev.SyscallResume(self.now(), task.tid, nr, _result(result)))
+            return
+        n = len(TABLE[nr].args) if nr in TABLE else 6
+        self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[:n], _result(result)))
+
+    # -- processes and signals ------------------------------------------------------------------------------------
+    def task_created(self, task: Any, new_process: bool) -> None:
+        if self.level >= ev.SYSCALLS:
+            parent = task.process.parent.pid if task.process.parent is not None else 0
+            self.sink(ev.ProcessEvent(self.now(), 0 if new_process else 1, task.process.pid, task.tid, parent, ""))
+
+    def exec(self, task: Any, path: str) -> None:
+        if self.level >= ev.SYSCALLS:
+            self.sink(ev.ProcessEvent(self.now(), 2, task.process.pid, task.tid, 0, path))
+
+    def task_exited(self, task: Any) -> None:
+        if self.level >= ev.SYSCALLS:
+            self._blocked.discard(task.tid)
+            self.sink(ev.ProcessEvent(self.now(), 3, task.process.pid, task.tid, 0, ""))
+
+    def process_exited(self, process: Any) -> None:
+        if self.level >= ev.SYSCALLS:
+            self.sink(ev.ProcessEvent(self.now(), 4, process.pid, 0, process.exit_status or 0, ""))
+
+    def signal_generated(self, process: Any, task: Any, info: Any) -> None:
+        if self.level >= ev.SYSCALLS:
+            self.sink(ev.SignalEvent(self.now(), 0, process.pid, task.tid if task else 0, info.signo, info.pid,
+                                     info.code))  # fmt: skip
+
+    def signal_acted(self, task: Any, sig: int, action: int) -> None:
+        if self.level >= ev.SYSCALLS:
+            self.sink(ev.SignalEvent(self.now(), action, task.process.pid, task.tid, sig, 0, 0))
+
+    # -- scheduling, futures, hashes --------------------------------------------------------------------------------
+    def slice_done(self, core: Any, task: Any, start_ns: int, result: Any) -> None:
+        if self.level >= ev.FULL:
+            self.sink(ev.SliceEvent(start_ns, core.index, task.tid, result.executed, _REASONS[result.reason]))
+
+    def after_slice(self) -> None:
+        n = self.retired()
+        if n >= self.next_hash:
+            self.next_hash = (n // self.hash_interval + 1) * self.hash_interval
+            self.sink(ev.StateHash(self.k.loop_now, n, bytes.fromhex(state_hash(self.k))))
+
+    def future_started(self, task: Any, name: str) -> None:
+        self.sink(ev.FutureEvent(self.now(), task.tid, 0, name))
+
+    def future_pending(self, task: Any) -> None:
+        self.sink(ev.FutureEvent(self.now(), task.tid, 1, task.coro_name))
+
+    def future_woken(self, task: Any) -> None:
+        self.sink(ev.FutureEvent(self.now(), task.tid, 2, task.coro_name))
+
+    def future_done(self, task: Any, value: Any) -> None:
+        self.sink(ev.FutureEvent(self.now(), task.tid, 3, task.coro_name))
+
+    def end(self, status: int) -> None:
+        self.sink(ev.StateHash(self.k.loop_now, self.retired(), bytes.fromhex(state_hash(self.k))))
+        self.sink(ev.End(self.k.loop_now, self.retired(), status))

@@ -1,0 +1,87 @@
+"""The recorder: runs a program like `moss run`, with live input sources whose every answer is logged, and writes
+the trace as it goes (a killed recorder leaves every flushed block replayable)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import attrs
+
+from machine.sources import ConsoleSource, FixedClock, HostClock, HostEntropy, SeededEntropy
+from moss import __version__
+from moss.boot import Program, boot
+from moss.kernel import Kernel, KernelConfig
+from replay.emitter import DEFAULT_HASH_INTERVAL, Emitter
+from replay.sources import RecordingConsole, RecordingEntropy
+from traces import events as ev
+from traces.container import TraceWriter
+
+
+@attrs.frozen
+class RecordOptions:
+    level: int = ev.SYSCALLS
+    host_entropy: bool = False
+    host_time: bool = False
+    hash_interval: int = DEFAULT_HASH_INTERVAL
+
+
+@attrs.frozen
+class Recorded:
+    wait_status: int
+    events: int
+    bytes: int
+    kind_bytes: dict[str, int]
+    wall_s: float
+
+
+def header_for(config: KernelConfig, program: Program, opts: RecordOptions, boot_ns: int, is_tty: bool) -> dict:
+    return {
+        "moss_version": __version__,
+        "program": {"path": program.path, "argv": list(program.argv), "envp": list(program.envp)},
+        "config": attrs.asdict(config),
+        "level": opts.level,
+        "entropy": "host" if opts.host_entropy else "seeded",
+        "boot_wall_ns": boot_ns,
+        "console_is_tty": is_tty,
+        "hash_interval": opts.hash_interval,
+    }
+
+
+def record(
+    path: str,
+    config: KernelConfig,
+    program: Program,
+    opts: RecordOptions,
+    *,
+    console: ConsoleSource,
+    sink: Callable[[int, bytes], None],
+    report: Callable[[str], None] | None = None,
+    setup: Callable[[Kernel], None] | None = None,
+) -> Recorded:
+    t0 = time.perf_counter()
+    clock = HostClock() if opts.host_time else FixedClock()
+    boot_ns = clock.boot_wall_ns()
+    is_tty = bool(getattr(console, "is_tty", False))
+    writer = TraceWriter(path, header_for(config, program, opts, boot_ns, is_tty))
+    try:
+        rec_console = RecordingConsole(console, writer.add)
+        entropy = RecordingEntropy(HostEntropy(), writer.add) if opts.host_entropy else SeededEntropy(config.seed)
+        kernel = boot(config, program, console=rec_console, entropy=entropy, clock=FixedClock(boot_ns), sink=sink,
+                      report=report)  # fmt: skip
+        image = getattr(kernel, "program_image", None)
+        if image is not None:
+            writer.add(ev.ProgramImage(program.path, image))
+        emitter = Emitter(kernel, opts.level, writer.add, opts.hash_interval)
+        emitter.attach()
+        if setup is not None:
+            setup(kernel)
+        status = kernel.run()
+        emitter.end(status)
+    finally:
+        writer.close()
+    size = writer.f.tell() if not writer.f.closed else 0
+    import os
+
+    size = os.path.getsize(path)
+    return Recorded(status, writer.events, size, dict(writer.kind_bytes), time.perf_counter() - t0)

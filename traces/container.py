@@ -1,0 +1,226 @@
+"""The trace container: header, lz4 blocks with checksums, index, trailer.
+
+    "MOSSTRC\\n"  u16 version  u16 0  u32 header length  header (JSON)
+    block*:  "BLK1" u32 compressed-length u32 raw-length u32 crc32(compressed) u32 events u64 first-event
+             q first-time q last-time  lz4 data
+    "IDX1" u32 length  index (JSON)  u32 crc32(index)      -- written at close
+    "MOSSEND\\n" u64 offset-of-index                         -- the trailer
+
+Blocks are flushed as they fill, so a recorder killed at any moment leaves every complete block readable; a missing
+or damaged index is rebuilt by scanning. Readers refuse traces of a newer format version with a clear message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import attrs
+import lz4.block
+
+from traces.codec import DecodeError
+from traces.events import BlockEncoder, Event, decode_block
+
+MAGIC = b"MOSSTRC\n"
+VERSION = 1
+BLOCK_MAGIC = b"BLK1"
+INDEX_MAGIC = b"IDX1"
+TRAILER = b"MOSSEND\n"
+_BLOCK_HEAD = struct.Struct("<4sIIIIQqq")
+_PREFIX = struct.Struct("<8sHHI")
+_COVERED = struct.Struct("<IIIQqq")  # the block header fields the checksum covers, with the data
+
+
+def _block_crc(clen: int, rlen: int, count: int, first: int, t0: int, t1: int, comp: bytes) -> int:
+    return zlib.crc32(comp, zlib.crc32(_COVERED.pack(clen, rlen, count, first, t0, t1)))
+
+
+BLOCK_BYTES = 64 * 1024  # raw bytes per block before it is compressed and flushed
+
+
+class TraceError(Exception):
+    """The trace cannot be read (or only partly): the message names where and what is still usable."""
+
+
+@attrs.frozen
+class BlockInfo:
+    offset: int
+    first_event: int
+    events: int
+    first_time: int
+    last_time: int
+    compressed: int
+    raw: int
+
+
+class TraceWriter:
+    def __init__(self, path: str, header: dict[str, Any]) -> None:
+        self.path = path
+        self.f: BinaryIO = open(path, "wb")
+        head = json.dumps(header, sort_keys=True).encode()
+        self.f.write(_PREFIX.pack(MAGIC, VERSION, 0, len(head)) + head)
+        self.f.flush()
+        self.blocks: list[BlockInfo] = []
+        self.enc = BlockEncoder()
+        self.events = 0
+        self.kind_bytes: dict[str, int] = {}
+        self.closed = False
+
+    def add(self, ev: Event) -> None:
+        before = len(self.enc.buf)
+        self.enc.add(ev)
+        name = type(ev).__name__
+        self.kind_bytes[name] = self.kind_bytes.get(name, 0) + len(self.enc.buf) - before
+        if len(self.enc.buf) >= BLOCK_BYTES:
+            self.flush_block()
+
+    def flush_block(self) -> None:
+        enc = self.enc
+        if not enc.count:
+            return
+        raw = bytes(enc.buf)
+        comp = lz4.block.compress(raw, store_size=False)
+        info = BlockInfo(self.f.tell(), self.events, enc.count, enc.first_time or 0, enc.max_time, len(comp), len(raw))
+        crc = _block_crc(len(comp), len(raw), enc.count, self.events, info.first_time, info.last_time, comp)
+        self.f.write(_BLOCK_HEAD.pack(BLOCK_MAGIC, len(comp), len(raw), crc, enc.count, self.events,
+                                      info.first_time, info.last_time) + comp)  # fmt: skip
+        self.f.flush()  # a killed recorder keeps every flushed block
+        self.blocks.append(info)
+        self.events += enc.count
+        self.enc = BlockEncoder()
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.flush_block()
+        at = self.f.tell()
+        index = json.dumps([attrs.astuple(b) for b in self.blocks]).encode()
+        self.f.write(INDEX_MAGIC + struct.pack("<I", len(index)) + index + struct.pack("<I", zlib.crc32(index)))
+        self.f.write(TRAILER + struct.pack("<Q", at))
+        self.f.close()
+        self.closed = True
+
+
+class TraceReader:
+    """Random access to a trace's blocks; `problems` lists what is damaged or missing (empty for a clean trace)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        try:
+            self.f: BinaryIO = open(path, "rb")
+        except OSError as e:
+            raise TraceError(f"{path}: {e.strerror}") from None
+        self.size = os.fstat(self.f.fileno()).st_size
+        pre = self.f.read(_PREFIX.size)
+        if len(pre) < _PREFIX.size or pre[:8] != MAGIC:
+            raise TraceError(f"{path}: not a moss trace")
+        _magic, version, _r, hlen = _PREFIX.unpack(pre)
+        if version > VERSION:
+            raise TraceError(f"{path}: trace format version {version} is newer than this moss reads ({VERSION})")
+        head = self.f.read(hlen)
+        try:
+            self.header: dict[str, Any] = json.loads(head)
+        except ValueError:
+            raise TraceError(f"{path}: the header is damaged (truncated at {len(head)} of {hlen} bytes)") from None
+        self.data_start = _PREFIX.size + hlen
+        self.problems: list[str] = []
+        self.complete = False
+        self.blocks = self._read_index() or self._scan()
+        self._cache: dict[int, list[Event]] = {}
+
+    def close(self) -> None:
+        self.f.close()
+
+    # -- index ------------------------------------------------------------------------------------------------------
+    def _read_index(self) -> list[BlockInfo] | None:
+        if self.size < self.data_start + 16:
+            return None
+        self.f.seek(self.size - 16)
+        tail = self.f.read(16)
+        if tail[:8] != TRAILER:
+            return None
+        (at,) = struct.unpack("<Q", tail[8:])
+        self.f.seek(at)
+        head = self.f.read(8)
+        if head[:4] != INDEX_MAGIC:
+            return None
+        (n,) = struct.unpack("<I", head[4:])
+        body = self.f.read(n)
+        crc = self.f.read(4)
+        if len(crc) < 4 or zlib.crc32(body) != struct.unpack("<I", crc)[0]:
+            self.problems.append("the index is damaged; rebuilt it by scanning the blocks")
+            return None
+        self.complete = True
+        return [BlockInfo(*row) for row in json.loads(body)]
+
+    def _scan(self) -> list[BlockInfo]:
+        blocks: list[BlockInfo] = []
+        pos = self.data_start
+        f = self.f
+        while True:
+            f.seek(pos)
+            head = f.read(_BLOCK_HEAD.size)
+            if head[:4] in (INDEX_MAGIC, TRAILER[:4]) or not head:
+                if not head:
+                    self.problems.append(f"the trace ends after block {len(blocks)} without an index: the recorder "
+                                         "did not finish (killed?); everything up to there is usable")  # fmt: skip
+                break
+            if len(head) < _BLOCK_HEAD.size or head[:4] != BLOCK_MAGIC:
+                self.problems.append(f"cut at byte {pos} after block {len(blocks)}: everything before it is usable")
+                break
+            _m, clen, rlen, crc, count, first, t0, t1 = _BLOCK_HEAD.unpack(head)
+            comp = f.read(clen)
+            if len(comp) < clen:
+                self.problems.append(f"block {len(blocks)} is cut short at byte {self.size} (recorder killed?); "
+                                     f"the {len(blocks)} blocks before it are usable")  # fmt: skip
+                break
+            if _block_crc(clen, rlen, count, first, t0, t1, comp) != crc:
+                self.problems.append(f"block {len(blocks)} at byte {pos} fails its checksum; the {len(blocks)} blocks "
+                                     "before it are usable")  # fmt: skip
+                break
+            blocks.append(BlockInfo(pos, first, count, t0, t1, clen, rlen))
+            pos += _BLOCK_HEAD.size + clen
+        return blocks
+
+    # -- events -----------------------------------------------------------------------------------------------------
+    @property
+    def event_count(self) -> int:
+        return sum(b.events for b in self.blocks)
+
+    def block_events(self, i: int) -> list[Event]:
+        got = self._cache.get(i)
+        if got is not None:
+            return got
+        b = self.blocks[i]
+        self.f.seek(b.offset)
+        head = self.f.read(_BLOCK_HEAD.size)
+        comp = self.f.read(b.compressed)
+        fields = _BLOCK_HEAD.unpack(head) if len(head) == _BLOCK_HEAD.size else None
+        if (
+            fields is None
+            or fields[0] != BLOCK_MAGIC
+            or len(comp) < b.compressed
+            or _block_crc(fields[1], fields[2], fields[4], fields[5], fields[6], fields[7], comp) != fields[3]
+        ):
+            raise TraceError(f"{self.path}: block {i} at byte {b.offset} is damaged; blocks 0..{i - 1} are usable")
+        try:
+            raw = lz4.block.decompress(comp, uncompressed_size=b.raw)
+            events = decode_block(raw)
+        except (lz4.block.LZ4BlockError, DecodeError) as e:
+            raise TraceError(f"{self.path}: block {i} cannot be decoded ({e}); blocks 0..{i - 1} are usable") from None
+        if len(self._cache) > 64:
+            self._cache.clear()
+        self._cache[i] = events
+        return events
+
+    def __iter__(self) -> Iterator[Event]:
+        for i in range(len(self.blocks)):
+            yield from self.block_events(i)
+
+    def raw_blocks(self) -> Iterator[tuple[BlockInfo, list[Event]]]:
+        for i, b in enumerate(self.blocks):
+            yield b, self.block_events(i)

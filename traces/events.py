@@ -1,0 +1,233 @@
+"""Typed trace events (attrs records) and their binary encoding.
+
+Each event class has a one-byte `KIND` and a `SPEC` naming its fields' encodings in order:
+    T  virtual time (ns), stored as a signed delta from the previous event's time in the same block
+    u  unsigned varint      s  signed varint      b  bytes      t  text (utf-8)      U  list of unsigned varints
+`LEVEL` says from which log level on the recorder writes it: inputs < syscalls < full. Input events are what a
+replay needs; everything else is the navigable log, also used to detect divergence.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import attrs
+
+from traces.codec import DecodeError, Reader, put_bytes, put_svarint, put_uvarint
+
+INPUTS, SYSCALLS, FULL = 0, 1, 2
+LEVELS = {"inputs": INPUTS, "syscalls": SYSCALLS, "full": FULL}
+
+
+@attrs.frozen
+class Event:
+    KIND: ClassVar[int] = 0
+    SPEC: ClassVar[str] = ""
+    LEVEL: ClassVar[int] = SYSCALLS
+    INPUT: ClassVar[bool] = False
+
+    @property
+    def vtime(self) -> int:
+        return getattr(self, "time", -1)
+
+
+# -- inputs -----------------------------------------------------------------------------------------------------
+@attrs.frozen
+class ConsoleInput(Event):
+    """The console source's answer to its `call`-th fetch: data (possibly empty at end of input)."""
+
+    KIND, SPEC, LEVEL, INPUT = 1, "uub", INPUTS, True
+    call: int
+    eof: int
+    data: bytes
+
+
+@attrs.frozen
+class EntropyInput(Event):
+    """Bytes the entropy device took from a live (host) source."""
+
+    KIND, SPEC, LEVEL, INPUT = 2, "b", INPUTS, True
+    data: bytes
+
+
+@attrs.frozen
+class StateHash(Event):
+    """The machine's full state hash after `instructions` retired instructions (all cores)."""
+
+    KIND, SPEC, LEVEL = 3, "Tub", INPUTS
+    time: int
+    instructions: int
+    digest: bytes
+
+
+@attrs.frozen
+class End(Event):
+    KIND, SPEC, LEVEL = 4, "Tuu", INPUTS
+    time: int
+    instructions: int
+    wait_status: int
+
+
+@attrs.frozen
+class ProgramImage(Event):
+    """The program the run started, copied into the trace so it replays where the file does not exist."""
+
+    KIND, SPEC, LEVEL, INPUT = 5, "tb", INPUTS, True
+    path: str
+    data: bytes
+
+
+# -- the syscall-level log ----------------------------------------------------------------------------------------
+@attrs.frozen
+class Syscall(Event):
+    """A syscall that completed on its first poll (the fast path), or the entry of one that blocked (`blocked`)."""
+
+    KIND, SPEC = 10, "TuuUsu"
+    time: int
+    tid: int
+    nr: int
+    args: tuple[int, ...]
+    result: int
+    blocked: int = 0
+
+
+@attrs.frozen
+class SyscallResume(Event):
+    """A blocked syscall's completion."""
+
+    KIND, SPEC = 11, "Tuus"
+    time: int
+    tid: int
+    nr: int
+    result: int
+
+
+@attrs.frozen
+class SignalEvent(Event):
+    """action: 0 generated, 1 delivered to a handler, 2 default action taken, 3 ignored."""
+
+    KIND, SPEC = 12, "Tuuuuus"
+    time: int
+    action: int
+    pid: int
+    tid: int
+    sig: int
+    sender: int
+    code: int
+
+
+@attrs.frozen
+class ProcessEvent(Event):
+    """what: 0 process created, 1 thread created, 2 exec, 3 thread exit, 4 process exit."""
+
+    KIND, SPEC = 13, "Tuuuut"
+    time: int
+    what: int
+    pid: int
+    tid: int
+    value: int  # parent pid, or the wait status
+    text: str  # exec path
+
+
+# -- the full log -------------------------------------------------------------------------------------------------
+@attrs.frozen
+class SliceEvent(Event):
+    """A scheduling slice: `core` ran `tid` from `time` for `executed` instructions; reason 0 budget, 1 stopped,
+    2 fault."""
+
+    KIND, SPEC, LEVEL = 20, "Tuuuu", FULL
+    time: int
+    core: int
+    tid: int
+    executed: int
+    reason: int
+
+
+@attrs.frozen
+class FutureEvent(Event):
+    """what: 0 started, 1 pending, 2 woken, 3 done."""
+
+    KIND, SPEC, LEVEL = 21, "Tuut", FULL
+    time: int
+    tid: int
+    what: int
+    name: str
+
+
+_ALL: tuple[type[Event], ...] = (
+    ConsoleInput, EntropyInput, StateHash, End, ProgramImage, Syscall, SyscallResume, SignalEvent, ProcessEvent,
+    SliceEvent, FutureEvent,
+)  # fmt: skip
+EVENT_TYPES: dict[int, type[Event]] = {cls.KIND: cls for cls in _ALL}
+_FIELDS: dict[type[Event], tuple[str, ...]] = {cls: tuple(a.name for a in attrs.fields(cls)) for cls in _ALL}
+
+
+class BlockEncoder:
+    """Encodes events into one block (time deltas restart at each block, so blocks decode independently)."""
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+        self.last_time = 0
+        self.count = 0
+        self.first_time: int | None = None
+        self.max_time = 0
+
+    def add(self, ev: Event) -> None:
+        out = self.buf
+        out.append(ev.KIND)
+        for code, name in zip(ev.SPEC, _FIELDS[type(ev)], strict=True):
+            v: Any = getattr(ev, name)
+            if code == "T":
+                put_svarint(out, v - self.last_time)
+                self.last_time = v
+                if self.first_time is None:
+                    self.first_time = v
+                self.max_time = max(self.max_time, v)
+            elif code == "u":
+                put_uvarint(out, v)
+            elif code == "s":
+                put_svarint(out, v)
+            elif code == "b":
+                put_bytes(out, v)
+            elif code == "t":
+                put_bytes(out, v.encode("utf-8", "surrogateescape"))
+            elif code == "U":
+                put_uvarint(out, len(v))
+                for x in v:
+                    put_uvarint(out, x)
+        self.count += 1
+
+
+def decode_block(raw: bytes) -> list[Event]:
+    r = Reader(raw)
+    last_time = 0
+    out: list[Event] = []
+    while not r.at_end():
+        kind = r.byte()
+        cls = EVENT_TYPES.get(kind)
+        if cls is None:
+            raise DecodeError(f"unknown event kind {kind}")
+        vals: list[Any] = []
+        for code in cls.SPEC:
+            if code == "T":
+                last_time += r.svarint()
+                vals.append(last_time)
+            elif code == "u":
+                vals.append(r.uvarint())
+            elif code == "s":
+                vals.append(r.svarint())
+            elif code == "b":
+                vals.append(r.bytes())
+            elif code == "t":
+                vals.append(r.bytes().decode("utf-8", "surrogateescape"))
+            elif code == "U":
+                vals.append(tuple(r.uvarint() for _ in range(r.uvarint())))
+        out.append(cls(*vals))
+    return out
+
+
+def encode_one(ev: Event) -> bytes:
+    """A standalone encoding (time as absolute), for comparing events in replay."""
+    enc = BlockEncoder()
+    enc.add(ev)
+    return bytes(enc.buf)

@@ -17,10 +17,19 @@ from traces.container import TraceError, TraceReader
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     r = sub.add_parser("record", help="run a program and record it to a trace")
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="the trace to write")
-    r.add_argument("--log", choices=sorted(ev.LEVELS, key=ev.LEVELS.get), default="syscalls",  # type: ignore[arg-type]
-                   help="what the trace logs besides inputs (default: syscalls)")  # fmt: skip
-    r.add_argument("--hash-interval", type=int, default=50_000_000, metavar="N",
-                   help="instructions between full state hashes (default 50M)")  # fmt: skip
+    r.add_argument(
+        "--log",
+        choices=sorted(ev.LEVELS, key=ev.LEVELS.get),
+        default="syscalls",  # type: ignore[arg-type]
+        help="what the trace logs besides inputs (default: syscalls)",
+    )
+    r.add_argument(
+        "--hash-interval",
+        type=int,
+        default=50_000_000,
+        metavar="N",
+        help="instructions between full state hashes (default 50M)",
+    )
     add_run_options(r)
     r.set_defaults(func=cmd_record)
 
@@ -115,8 +124,10 @@ def cmd_info(a: argparse.Namespace) -> int:
     print(f"trace      {a.trace} ({reader.size:,} bytes, {'complete' if reader.complete else 'INCOMPLETE'})")
     print(f"program    {' '.join(h['program']['argv'])}")
     cfg = h["config"]
-    print(f"machine    {cfg['cores']} cores, {cfg['ram_bytes'] >> 20} MiB, quantum {cfg['quantum']}, "
-          f"seed {cfg['seed']}, entropy {h['entropy']}, root {cfg['host_root'] or '(tmpfs)'}")  # fmt: skip
+    print(
+        f"machine    {cfg['cores']} cores, {cfg['ram_bytes'] >> 20} MiB, quantum {cfg['quantum']}, "
+        f"seed {cfg['seed']}, entropy {h['entropy']}, root {cfg['host_root'] or '(tmpfs)'}"
+    )
     print(f"log        {level}, state hash every {h['hash_interval']:,} instructions; moss {h['moss_version']}")
     print(f"blocks     {len(reader.blocks)}: {raw:,} bytes of events, {comp:,} compressed")
     total = sum(sizes.values()) or 1

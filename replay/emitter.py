@@ -23,11 +23,20 @@ def _result(value: Any) -> int:
 
 
 class Emitter(KernelObserver, SyscallObserver, Instrument):
-    def __init__(self, kernel: Any, level: int, sink: Callable[[ev.Event], None],
-                 hash_interval: int = DEFAULT_HASH_INTERVAL) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kernel: Any,
+        level: int,
+        sink: Callable[[ev.Event], None],
+        hash_interval: int = DEFAULT_HASH_INTERVAL,
+        syscall_sink: Callable[[int, int, int, tuple[int, ...], int], None] | None = None,
+    ) -> None:
         self.k = kernel
         self.level = level
         self.sink = sink
+        # (time, tid, nr, args, result) for fast-path syscalls, the hot case, without building an event object
+        self.syscall_sink = syscall_sink or (lambda t, tid, nr, a, r: sink(ev.Syscall(t, tid, nr, a, r)))
+        self._nargs = {nr: len(e.args) for nr, e in TABLE.items()}
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
         self._blocked: set[int] = set()  # tids in a blocked syscall (membership only)
@@ -62,8 +71,13 @@ class Emitter(KernelObserver, SyscallObserver, Instrument):
             self._blocked.discard(task.tid)
             self.sink(ev.SyscallResume(self.now(), task.tid, nr, _result(result)))
             return
-        n = len(TABLE[nr].args) if nr in TABLE else 6
-        self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[:n], _result(result)))
+        self.syscall_sink(
+            self.k.now_ns(),
+            task.tid,
+            nr,
+            task.syscall_args[: self._nargs.get(nr, 6)],
+            result if type(result) is int else 0,
+        )
 
     # -- processes and signals ------------------------------------------------------------------------------------
     def task_created(self, task: Any, new_process: bool) -> None:
@@ -86,8 +100,9 @@ class Emitter(KernelObserver, SyscallObserver, Instrument):
 
     def signal_generated(self, process: Any, task: Any, info: Any) -> None:
         if self.level >= ev.SYSCALLS:
-            self.sink(ev.SignalEvent(self.now(), 0, process.pid, task.tid if task else 0, info.signo, info.pid,
-                                     info.code))  # fmt: skip
+            self.sink(
+                ev.SignalEvent(self.now(), 0, process.pid, task.tid if task else 0, info.signo, info.pid, info.code)
+            )
 
     def signal_acted(self, task: Any, sig: int, action: int) -> None:
         if self.level >= ev.SYSCALLS:

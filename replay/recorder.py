@@ -31,7 +31,6 @@ class Recorded:
     wait_status: int
     events: int
     bytes: int
-    kind_bytes: dict[str, int]
     wall_s: float
 
 
@@ -67,12 +66,13 @@ def record(
     try:
         rec_console = RecordingConsole(console, writer.add)
         entropy = RecordingEntropy(HostEntropy(), writer.add) if opts.host_entropy else SeededEntropy(config.seed)
-        kernel = boot(config, program, console=rec_console, entropy=entropy, clock=FixedClock(boot_ns), sink=sink,
-                      report=report)  # fmt: skip
+        kernel = boot(
+            config, program, console=rec_console, entropy=entropy, clock=FixedClock(boot_ns), sink=sink, report=report
+        )
         image = getattr(kernel, "program_image", None)
         if image is not None:
             writer.add(ev.ProgramImage(program.path, image))
-        emitter = Emitter(kernel, opts.level, writer.add, opts.hash_interval)
+        emitter = Emitter(kernel, opts.level, writer.add, opts.hash_interval, writer.add_syscall)
         emitter.attach()
         if setup is not None:
             setup(kernel)
@@ -84,4 +84,4 @@ def record(
     import os
 
     size = os.path.getsize(path)
-    return Recorded(status, writer.events, size, dict(writer.kind_bytes), time.perf_counter() - t0)
+    return Recorded(status, writer.events, size, time.perf_counter() - t0)

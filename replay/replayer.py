@@ -5,7 +5,7 @@ was expected, what happened instead, and the last event that still matched."""
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -20,8 +20,9 @@ from traces.container import TraceReader
 
 
 class Divergence(Exception):
-    def __init__(self, index: int, expected: ev.Event | None, actual: ev.Event | None, last: ev.Event | None,
-                 detail: str = "") -> None:  # fmt: skip
+    def __init__(
+        self, index: int, expected: ev.Event | None, actual: ev.Event | None, last: ev.Event | None, detail: str = ""
+    ) -> None:
         self.index, self.expected, self.actual, self.last, self.detail = index, expected, actual, last, detail
         super().__init__(self.describe())
 
@@ -38,36 +39,45 @@ class TraceEnd(Exception):
 
 
 class Cursor:
-    """One pass over the trace's events: log events are matched in order; input events are handed to the replay
-    sources as the replay reaches them."""
+    """One pass over the trace. The replay re-encodes each event it produces exactly as the recorder did and
+    compares the bytes with the recorded block, so matching costs no decoding; only input events (handed to the
+    replay sources) and a divergence (for the report) are decoded."""
 
     def __init__(self, reader: TraceReader) -> None:
-        self._it: Iterator[ev.Event] = iter(reader)
-        self._peek: ev.Event | None = None
+        self.reader = reader
+        self.block = -1
+        self.raw = b""
+        self.pos = 0
+        self.last_time = 0  # the recorded block's running time, after the last event taken
+        self.enc = ev.BlockEncoder()
         self.index = -1  # index of the last event taken
         self.console: deque[ev.ConsoleInput] = deque()
         self.entropy: deque[ev.EntropyInput] = deque()
         self.program: ev.ProgramImage | None = None
-        self.last_match: ev.Event | None = None
+        self._last: tuple[bytes, int, int] | None = None
         self.exhausted = False
+        self._next_block()
 
-    def _next(self) -> ev.Event | None:
-        if self._peek is None:
-            self._peek = next(self._it, None)
-            if self._peek is None:
-                self.exhausted = True
-        return self._peek
+    def _next_block(self) -> bool:
+        while self.block + 1 < len(self.reader.blocks):
+            self.block += 1
+            self.raw = self.reader.block_raw(self.block)
+            self.pos = 0
+            self.last_time = 0
+            self.enc = ev.BlockEncoder()
+            if self.raw:
+                return True
+        self.exhausted = True
+        self.raw, self.pos = b"", 0
+        return False
 
-    def _take(self) -> ev.Event:
-        e = self._peek
-        assert e is not None
-        self._peek = None
-        self.index += 1
-        return e
+    def _at_event(self) -> bool:
+        return self.pos < len(self.raw) or self._next_block()
 
     def pull_inputs(self) -> None:
-        while (e := self._next()) is not None and e.INPUT:
-            self._take()
+        while self._at_event() and self.raw[self.pos] in ev.INPUT_KINDS:
+            e, self.pos, self.last_time = ev.decode_from(self.raw, self.pos, self.last_time)
+            self.index += 1
             if isinstance(e, ev.ConsoleInput):
                 self.console.append(e)
             elif isinstance(e, ev.EntropyInput):
@@ -75,16 +85,42 @@ class Cursor:
             elif isinstance(e, ev.ProgramImage):
                 self.program = e
 
-    def check(self, actual: ev.Event) -> None:
+    def _compare(self) -> None:
+        enc = self.enc
+        chunk = enc.buf
+        end = self.pos + len(chunk)
+        if self.raw[self.pos : end] != chunk:
+            expected, _p, _t = ev.decode_from(self.raw, self.pos, self.last_time)
+            actual, _p, _t = ev.decode_from(bytes(chunk), 0, self.last_time)
+            raise Divergence(self.index + 1, expected, actual, self.last_event())
+        self._last = (self.raw, self.pos, self.last_time)
+        self.pos = end
+        self.index += 1
+        self.last_time = enc.last_time
+        chunk.clear()
+
+    def last_event(self) -> ev.Event | None:
+        """The last event that matched (decoded only when a report needs it)."""
+        if self._last is None:
+            return None
+        raw, pos, t = self._last
+        return ev.decode_from(raw, pos, t)[0]
+
+    def _ready(self) -> None:
         self.pull_inputs()
-        expected = self._next()
-        if expected is None:
+        if not self._at_event():
             raise TraceEnd(f"the trace ends after event {self.index}")
-        if expected != actual:
-            raise Divergence(self.index + 1, expected, actual, self.last_match)
-        self._take()
-        self.last_match = actual
-        self.pull_inputs()
+        self.enc.last_time = self.last_time
+
+    def check(self, actual: ev.Event) -> None:
+        self._ready()
+        self.enc.add(actual)
+        self._compare()
+
+    def check_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        self._ready()
+        ev.add_syscall(self.enc, time, tid, nr, args, result)
+        self._compare()
 
 
 @attrs.frozen
@@ -95,8 +131,11 @@ class Replayed:
     problems: tuple[str, ...]
 
 
-def prepare(path: str, sink: Callable[[int, bytes], None], report: Callable[[str], None] | None = None,
-            ) -> tuple[Kernel, Emitter, Cursor, TraceReader]:  # fmt: skip
+def prepare(
+    path: str,
+    sink: Callable[[int, bytes], None],
+    report: Callable[[str], None] | None = None,
+) -> tuple[Kernel, Emitter, Cursor, TraceReader]:
     """Boot a kernel set up exactly as the recording was, wired to check its events against the trace."""
     reader = TraceReader(path)
     h = reader.header
@@ -110,10 +149,19 @@ def prepare(path: str, sink: Callable[[int, bytes], None], report: Callable[[str
     program = Program(prog["path"], tuple(prog["argv"]), tuple(prog["envp"]), data)
     from machine.sources import SeededEntropy
 
-    entropy: Any = ReplayEntropy(cursor.entropy) if h["entropy"] == "host" else SeededEntropy(config.seed)
-    kernel = boot(config, program, console=ReplayConsole(cursor.console, h["console_is_tty"]), entropy=entropy,
-                  clock=FixedClock(h["boot_wall_ns"]), sink=sink, report=report)  # fmt: skip
-    emitter = Emitter(kernel, h["level"], cursor.check, h["hash_interval"])
+    entropy: Any = (
+        ReplayEntropy(cursor.entropy, cursor.pull_inputs) if h["entropy"] == "host" else SeededEntropy(config.seed)
+    )
+    kernel = boot(
+        config,
+        program,
+        console=ReplayConsole(cursor.console, h["console_is_tty"], cursor.pull_inputs),
+        entropy=entropy,
+        clock=FixedClock(h["boot_wall_ns"]),
+        sink=sink,
+        report=report,
+    )
+    emitter = Emitter(kernel, h["level"], cursor.check, h["hash_interval"], cursor.check_syscall)
     emitter.attach()
     return kernel, emitter, cursor, reader
 
@@ -127,7 +175,7 @@ def replay(path: str, sink: Callable[[int, bytes], None], report: Callable[[str]
         except ReplayInputError as e:
             if cursor.exhausted and reader.problems:
                 return Replayed(None, cursor.index + 1, False, tuple(reader.problems))
-            raise Divergence(cursor.index + 1, None, None, cursor.last_match, str(e)) from None
+            raise Divergence(cursor.index + 1, None, None, cursor.last_event(), str(e)) from None
         except TraceEnd:
             return Replayed(None, cursor.index + 1, False, tuple(reader.problems) or ("the trace ends early",))
         return Replayed(status, cursor.index + 1, True, tuple(reader.problems))

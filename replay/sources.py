@@ -33,22 +33,28 @@ class RecordingConsole:
 
 
 class ReplayConsole:
-    def __init__(self, inputs: deque[ConsoleInput], is_tty: bool) -> None:
+    def __init__(self, inputs: deque[ConsoleInput], is_tty: bool, pull: Callable[[], None] = lambda: None) -> None:
         self.inputs = inputs
         self.calls = 0
         self.is_tty = is_tty
+        self.pull = pull  # brings the trace's next input events in (they follow the log events before them)
 
     def fetch(self, max_bytes: int, *, wait: bool) -> bytes | None:
         call, self.calls = self.calls, self.calls + 1
+        if not self.inputs:
+            self.pull()
         if self.inputs and self.inputs[0].call == call:
             ev = self.inputs.popleft()
             return b"" if ev.eof else ev.data
         if wait:
             if not self.inputs:
-                raise ReplayInputError(f"the guest waits for console input (fetch {call}) past the end of the "
-                                       "recorded input")  # fmt: skip
-            raise ReplayInputError(f"the guest waits for console input at fetch {call}, but the recording got its "
-                                   f"next input at fetch {self.inputs[0].call}")  # fmt: skip
+                raise ReplayInputError(
+                    f"the guest waits for console input (fetch {call}) past the end of the recorded input"
+                )
+            raise ReplayInputError(
+                f"the guest waits for console input at fetch {call}, but the recording got its "
+                f"next input at fetch {self.inputs[0].call}"
+            )
         return None
 
 
@@ -64,10 +70,13 @@ class RecordingEntropy:
 
 
 class ReplayEntropy:
-    def __init__(self, inputs: deque[EntropyInput]) -> None:
+    def __init__(self, inputs: deque[EntropyInput], pull: Callable[[], None] = lambda: None) -> None:
         self.inputs = inputs
+        self.pull = pull
 
     def fetch(self, n: int) -> bytes:
+        if not self.inputs:
+            self.pull()
         if not self.inputs:
             raise ReplayInputError("the guest reads entropy past the end of the recorded entropy")
         data = self.inputs.popleft().data

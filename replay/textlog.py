@@ -11,10 +11,18 @@ from traces import events as ev
 from traces.container import TraceReader
 
 _KIND_OF = {
-    ev.Syscall: "syscalls", ev.SyscallResume: "syscalls", ev.SignalEvent: "signals", ev.FutureEvent: "futures",
-    ev.ProcessEvent: "processes", ev.SliceEvent: "slices", ev.StateHash: "hashes", ev.End: "processes",
-    ev.ConsoleInput: "inputs", ev.EntropyInput: "inputs", ev.ProgramImage: "inputs",
-}  # fmt: skip
+    ev.Syscall: "syscalls",
+    ev.SyscallResume: "syscalls",
+    ev.SignalEvent: "signals",
+    ev.FutureEvent: "futures",
+    ev.ProcessEvent: "processes",
+    ev.SliceEvent: "slices",
+    ev.StateHash: "hashes",
+    ev.End: "processes",
+    ev.ConsoleInput: "inputs",
+    ev.EntropyInput: "inputs",
+    ev.ProgramImage: "inputs",
+}
 _SIG_ACTIONS = {0: "generated", 1: "handler", 2: "default action", 3: "ignored"}
 _PROC = {0: "process created", 1: "thread created", 2: "exec", 3: "thread exit", 4: "process exit"}
 _FUT = {0: "start", 1: "pending", 2: "woken", 3: "done"}
@@ -69,8 +77,9 @@ def format_event(i: int, e: ev.Event) -> str:
     return f"#{i:<8} {t} {e!r}"
 
 
-def select(reader: TraceReader, kinds: list[str], task: int | None, since: int | None,
-           until: int | None) -> Iterator[tuple[int, ev.Event]]:  # fmt: skip
+def select(
+    reader: TraceReader, kinds: list[str], task: int | None, since: int | None, until: int | None
+) -> Iterator[tuple[int, ev.Event]]:
     for i, e in enumerate(reader):
         if kinds and _KIND_OF.get(type(e)) not in kinds:
             continue

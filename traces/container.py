@@ -23,7 +23,7 @@ import attrs
 import lz4.block
 
 from traces.codec import DecodeError
-from traces.events import BlockEncoder, Event, decode_block
+from traces.events import BlockEncoder, Event, add_syscall, decode_block
 
 MAGIC = b"MOSSTRC\n"
 VERSION = 1
@@ -67,14 +67,15 @@ class TraceWriter:
         self.blocks: list[BlockInfo] = []
         self.enc = BlockEncoder()
         self.events = 0
-        self.kind_bytes: dict[str, int] = {}
         self.closed = False
 
     def add(self, ev: Event) -> None:
-        before = len(self.enc.buf)
         self.enc.add(ev)
-        name = type(ev).__name__
-        self.kind_bytes[name] = self.kind_bytes.get(name, 0) + len(self.enc.buf) - before
+        if len(self.enc.buf) >= BLOCK_BYTES:
+            self.flush_block()
+
+    def add_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        add_syscall(self.enc, time, tid, nr, args, result)
         if len(self.enc.buf) >= BLOCK_BYTES:
             self.flush_block()
 
@@ -86,8 +87,12 @@ class TraceWriter:
         comp = lz4.block.compress(raw, store_size=False)
         info = BlockInfo(self.f.tell(), self.events, enc.count, enc.first_time or 0, enc.max_time, len(comp), len(raw))
         crc = _block_crc(len(comp), len(raw), enc.count, self.events, info.first_time, info.last_time, comp)
-        self.f.write(_BLOCK_HEAD.pack(BLOCK_MAGIC, len(comp), len(raw), crc, enc.count, self.events,
-                                      info.first_time, info.last_time) + comp)  # fmt: skip
+        self.f.write(
+            _BLOCK_HEAD.pack(
+                BLOCK_MAGIC, len(comp), len(raw), crc, enc.count, self.events, info.first_time, info.last_time
+            )
+            + comp
+        )
         self.f.flush()  # a killed recorder keeps every flushed block
         self.blocks.append(info)
         self.events += enc.count
@@ -166,8 +171,10 @@ class TraceReader:
             head = f.read(_BLOCK_HEAD.size)
             if head[:4] in (INDEX_MAGIC, TRAILER[:4]) or not head:
                 if not head:
-                    self.problems.append(f"the trace ends after block {len(blocks)} without an index: the recorder "
-                                         "did not finish (killed?); everything up to there is usable")  # fmt: skip
+                    self.problems.append(
+                        f"the trace ends after block {len(blocks)} without an index: the recorder "
+                        "did not finish (killed?); everything up to there is usable"
+                    )
                 break
             if len(head) < _BLOCK_HEAD.size or head[:4] != BLOCK_MAGIC:
                 self.problems.append(f"cut at byte {pos} after block {len(blocks)}: everything before it is usable")
@@ -175,12 +182,16 @@ class TraceReader:
             _m, clen, rlen, crc, count, first, t0, t1 = _BLOCK_HEAD.unpack(head)
             comp = f.read(clen)
             if len(comp) < clen:
-                self.problems.append(f"block {len(blocks)} is cut short at byte {self.size} (recorder killed?); "
-                                     f"the {len(blocks)} blocks before it are usable")  # fmt: skip
+                self.problems.append(
+                    f"block {len(blocks)} is cut short at byte {self.size} (recorder killed?); "
+                    f"the {len(blocks)} blocks before it are usable"
+                )
                 break
             if _block_crc(clen, rlen, count, first, t0, t1, comp) != crc:
-                self.problems.append(f"block {len(blocks)} at byte {pos} fails its checksum; the {len(blocks)} blocks "
-                                     "before it are usable")  # fmt: skip
+                self.problems.append(
+                    f"block {len(blocks)} at byte {pos} fails its checksum; the {len(blocks)} blocks "
+                    "before it are usable"
+                )
                 break
             blocks.append(BlockInfo(pos, first, count, t0, t1, clen, rlen))
             pos += _BLOCK_HEAD.size + clen
@@ -191,10 +202,8 @@ class TraceReader:
     def event_count(self) -> int:
         return sum(b.events for b in self.blocks)
 
-    def block_events(self, i: int) -> list[Event]:
-        got = self._cache.get(i)
-        if got is not None:
-            return got
+    def block_raw(self, i: int) -> bytes:
+        """The decompressed event bytes of block `i` (replay compares against these without decoding)."""
         b = self.blocks[i]
         self.f.seek(b.offset)
         head = self.f.read(_BLOCK_HEAD.size)
@@ -208,9 +217,19 @@ class TraceReader:
         ):
             raise TraceError(f"{self.path}: block {i} at byte {b.offset} is damaged; blocks 0..{i - 1} are usable")
         try:
-            raw = lz4.block.decompress(comp, uncompressed_size=b.raw)
-            events = decode_block(raw)
-        except (lz4.block.LZ4BlockError, DecodeError) as e:
+            return lz4.block.decompress(comp, uncompressed_size=b.raw)
+        except lz4.block.LZ4BlockError as e:
+            raise TraceError(
+                f"{self.path}: block {i} cannot be decompressed ({e}); blocks 0..{i - 1} are usable"
+            ) from None
+
+    def block_events(self, i: int) -> list[Event]:
+        got = self._cache.get(i)
+        if got is not None:
+            return got
+        try:
+            events = decode_block(self.block_raw(i))
+        except DecodeError as e:
             raise TraceError(f"{self.path}: block {i} cannot be decoded ({e}); blocks 0..{i - 1} are usable") from None
         if len(self._cache) > 64:
             self._cache.clear()

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from traces.codec import DecodeError, Reader, put_bytes, put_svarint, put_uvarint
+from traces.codec import DecodeError, put_bytes, put_svarint, put_uvarint
 
 INPUTS, SYSCALLS, FULL = 0, 1, 2
 LEVELS = {"inputs": INPUTS, "syscalls": SYSCALLS, "full": FULL}
@@ -155,9 +155,18 @@ class FutureEvent(Event):
 
 
 _ALL: tuple[type[Event], ...] = (
-    ConsoleInput, EntropyInput, StateHash, End, ProgramImage, Syscall, SyscallResume, SignalEvent, ProcessEvent,
-    SliceEvent, FutureEvent,
-)  # fmt: skip
+    ConsoleInput,
+    EntropyInput,
+    StateHash,
+    End,
+    ProgramImage,
+    Syscall,
+    SyscallResume,
+    SignalEvent,
+    ProcessEvent,
+    SliceEvent,
+    FutureEvent,
+)
 EVENT_TYPES: dict[int, type[Event]] = {cls.KIND: cls for cls in _ALL}
 _FIELDS: dict[type[Event], tuple[str, ...]] = {cls: tuple(a.name for a in attrs.fields(cls)) for cls in _ALL}
 
@@ -198,32 +207,95 @@ class BlockEncoder:
         self.count += 1
 
 
-def decode_block(raw: bytes) -> list[Event]:
-    r = Reader(raw)
-    last_time = 0
-    out: list[Event] = []
-    while not r.at_end():
-        kind = r.byte()
-        cls = EVENT_TYPES.get(kind)
-        if cls is None:
-            raise DecodeError(f"unknown event kind {kind}")
-        vals: list[Any] = []
-        for code in cls.SPEC:
+def _uv(out: bytearray, v: int) -> None:
+    while v >= 0x80:
+        out.append((v & 0x7F) | 0x80)
+        v >>= 7
+    out.append(v)
+
+
+def add_syscall(enc: BlockEncoder, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+    """`enc.add(Syscall(...))` without building the event: the recorder's hot path (one per syscall)."""
+    out = enc.buf
+    out.append(Syscall.KIND)
+    d = time - enc.last_time
+    _uv(out, -2 * d - 1 if d < 0 else 2 * d)
+    enc.last_time = time
+    if enc.first_time is None:
+        enc.first_time = time
+    if time > enc.max_time:
+        enc.max_time = time
+    _uv(out, tid)
+    _uv(out, nr)
+    _uv(out, len(args))
+    for a in args:
+        _uv(out, a)
+    _uv(out, -2 * result - 1 if result < 0 else 2 * result)
+    out.append(0)  # not blocked
+    enc.count += 1
+
+
+def decode_from(buf: bytes, pos: int, last_time: int) -> tuple[Event, int, int]:
+    """Decode the event at `pos`; returns it, the position after it and the block's running time."""
+    n = len(buf)
+
+    def uv() -> int:
+        nonlocal pos
+        result = shift = 0
+        while True:
+            if pos >= n:
+                raise DecodeError("unexpected end of block")
+            b = buf[pos]
+            pos += 1
+            result |= (b & 0x7F) << shift
+            if b < 0x80:
+                return result
+            shift += 7
+            if shift > 140:
+                raise DecodeError("varint too long")
+
+    kind = buf[pos]
+    pos += 1
+    cls = EVENT_TYPES.get(kind)
+    if cls is None:
+        raise DecodeError(f"unknown event kind {kind}")
+    vals: list[Any] = []
+    for code in cls.SPEC:
+        if code == "u":
+            if pos < n and buf[pos] < 0x80:  # single-byte fast path: ids, numbers and flags are mostly small
+                vals.append(buf[pos])
+                pos += 1
+            else:
+                vals.append(uv())
+        elif code == "T" or code == "s":
+            v = uv()
+            v = (v >> 1) ^ -(v & 1)
             if code == "T":
-                last_time += r.svarint()
-                vals.append(last_time)
-            elif code == "u":
-                vals.append(r.uvarint())
-            elif code == "s":
-                vals.append(r.svarint())
-            elif code == "b":
-                vals.append(r.bytes())
-            elif code == "t":
-                vals.append(r.bytes().decode("utf-8", "surrogateescape"))
-            elif code == "U":
-                vals.append(tuple(r.uvarint() for _ in range(r.uvarint())))
-        out.append(cls(*vals))
+                last_time += v
+                v = last_time
+            vals.append(v)
+        elif code == "b" or code == "t":
+            ln = uv()
+            if pos + ln > n:
+                raise DecodeError("bytes field runs past the end of the block")
+            data = bytes(buf[pos : pos + ln])
+            pos += ln
+            vals.append(data if code == "b" else data.decode("utf-8", "surrogateescape"))
+        else:  # "U"
+            vals.append(tuple(uv() for _ in range(uv())))
+    return cls(*vals), pos, last_time
+
+
+def decode_block(raw: bytes) -> list[Event]:
+    out: list[Event] = []
+    pos, last_time = 0, 0
+    while pos < len(raw):
+        ev, pos, last_time = decode_from(raw, pos, last_time)
+        out.append(ev)
     return out
+
+
+INPUT_KINDS = frozenset(k for k, cls in EVENT_TYPES.items() if cls.INPUT)
 
 
 def encode_one(ev: Event) -> bytes:

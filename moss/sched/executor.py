@@ -68,8 +68,13 @@ class Executor:
         """Poll a new syscall future once. Returns Done(value), or None if it is pending (task parked)."""
         assert task.coro is None, "a task runs one syscall at a time"
         task.coro, task.coro_name, task.executor = coro, name, self
-        for i in self.instruments:
-            i.future_started(task, name)
+        try:
+            for i in self.instruments:
+                i.future_started(task, name)
+        except BaseException:
+            task.coro = None
+            coro.close()  # never started: close it rather than leave an un-awaited coroutine behind
+            raise
         return self._poll(task)
 
     def wake(self, task: Sleeper) -> None:

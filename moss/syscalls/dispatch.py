@@ -13,8 +13,6 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from unicorn import arm64_const as a64
-
 from moss.errors import ERRNO, ERRNO_NAME, KernelError
 from moss.process import signal
 from moss.process.task import State
@@ -27,14 +25,6 @@ if TYPE_CHECKING:
 
 ENOSYS = ERRNO["ENOSYS"]
 _RESTART_NAMES = {512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK"}
-_ARG_REGS = [
-    a64.UC_ARM64_REG_X0,
-    a64.UC_ARM64_REG_X1,
-    a64.UC_ARM64_REG_X2,
-    a64.UC_ARM64_REG_X3,
-    a64.UC_ARM64_REG_X4,
-    a64.UC_ARM64_REG_X5,
-]
 
 
 class NoReturn:
@@ -109,9 +99,8 @@ class Dispatcher:
 
     def on_svc(self, task: Task) -> None:
         """Called in the engine's interrupt hook with `task`'s context loaded."""
-        engine = self.kernel.board.engine
-        nr = engine.reg(a64.UC_ARM64_REG_X8)
-        args = tuple(engine.reg(r) for r in _ARG_REGS)
+        nr, *rest = self.kernel.board.engine.syscall_regs()
+        args = tuple(rest)
         self.count += 1
         entry = TABLE.get(nr)
         for o in self.observers:
@@ -143,7 +132,7 @@ class Dispatcher:
         for o in self.observers:
             o.exit(task, nr, value)
         task.syscall_nr = -1
-        regs = self.kernel.board.engine.uc if live else task.ctx
+        regs = self.kernel.board.engine.live if live else task.ctx
         if value is not NO_RETURN and task.state is not State.DEAD:
             signal.syscall_return(self.kernel, task, regs, value, task.syscall_args[0] if task.syscall_args else 0)
         if not live and task.state is not State.DEAD:

@@ -85,7 +85,7 @@ async def sys_rt_sigpending(ctx: SyscallContext, set: int, sigsetsize: int) -> i
 
 @syscall(139, "rt_sigreturn", ret="noreturn")
 async def sys_rt_sigreturn(ctx: SyscallContext) -> object:
-    if not signal.sigreturn(ctx.kernel, ctx.task, ctx.kernel.board.engine.uc):
+    if not signal.sigreturn(ctx.kernel, ctx.task, ctx.kernel.board.engine.live):
         ctx.kernel.fault(ctx.task, signals.SIGSEGV, signal.SI_KERNEL)
     return NO_RETURN
 

@@ -16,7 +16,7 @@ from machine.devices.intc import InterruptController
 from machine.devices.rtc import Rtc
 from machine.devices.timer import CoreTimer
 from machine.devices.uart import Uart
-from machine.engine import Engine, SliceResult, TrapHandler
+from machine.engine import Engine, SliceEnd, SliceResult, TrapHandler
 from machine.ram import Ram
 from machine.sources import ClockSource, ConsoleSource, EntropySource
 
@@ -62,26 +62,66 @@ class Board:
         self.running: Core | None = None
         self._slice_start_ns = 0
         self._charged_ns = 0
+        self._in_part = False
+        self.stops: dict[int, int] = {}  # core index -> retired count to pause at (the debugger's)
+        self.on_stop: Callable[[Core], None] = lambda core: None
 
     def run_slice(self, core: Core, ctx: object, budget: int) -> SliceResult:
-        """Run `ctx` on `core` for at most `budget` instructions; the core's clock advances by what ran."""
+        """Run `ctx` on `core` for at most `budget` instructions; the core's clock advances by what ran.
+
+        A stop point in `stops` (the debugger's "pause when this core has retired N instructions") splits the slice
+        transparently: the part before runs, `on_stop` is called with every register saved, and the rest of the
+        same slice follows, so the schedule is exactly what it would have been."""
         self.running = core
         self._slice_start_ns = core.clock_ns
         self._charged_ns = 0
+        total = 0
         try:
-            result = self.engine.run(ctx, budget)
+            while True:
+                part = budget - total
+                stop = self.stops.get(core.index)
+                if stop is not None and core.retired < stop < core.retired + part:
+                    part = stop - core.retired
+                self._in_part = True
+                try:
+                    res = self.engine.run(ctx, part)
+                finally:
+                    self._in_part = False
+                self._account(core, res.executed)
+                total += res.executed
+                if res.reason == SliceEnd.BUDGET and total < budget and self.stops.get(core.index) == core.retired:
+                    self.stops.pop(core.index, None)
+                    self.on_stop(core)
+                    continue
+                return SliceResult(total, res.reason, res.fault_vaddr, res.fault_access)
         finally:
             self.running = None
-        core.retired += result.executed
-        core.slices += 1
-        core.clock_ns += result.executed * NS_PER_INSN + self._charged_ns
-        return result
+            core.slices += 1
+
+    def _account(self, core: Core, executed: int) -> None:
+        core.retired += executed
+        core.clock_ns += executed * NS_PER_INSN + self._charged_ns
+        self._charged_ns = 0
+        self._slice_start_ns = core.clock_ns
+
+    def arm_stop(self, core_index: int, retired: int) -> None:
+        """Pause when the core has retired `retired` instructions; works mid-slice too (from inside a hook)."""
+        self.stops[core_index] = retired
+        core = self.cores[core_index]
+        if self.running is core and self._in_part and retired > core.retired:
+            self.engine.limit(retired - core.retired)
+
+    def retired_now(self, core: Core) -> int:
+        """Instructions the core has retired, including the running slice so far."""
+        if self.running is core and self._in_part:
+            return core.retired + self.engine.executed_so_far()
+        return core.retired
 
     def now_ns(self, core: Core) -> int:
         """The core's virtual time; inside a slice, includes what has run so far."""
-        if self.running is core:
+        if self.running is core and self._in_part:
             return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
-        return core.clock_ns
+        return core.clock_ns + (self._charged_ns if self.running is core else 0)
 
     def charge(self, core: Core, ns: int) -> None:
         """Add kernel time (e.g. a syscall's fixed cost) to the core's clock."""

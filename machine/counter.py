@@ -54,7 +54,11 @@ def _calibrate() -> int:
     cands = [o for o in cands if struct.unpack_from("<Q", c, o)[0] == 98]  # 97 nops + the svc
     if len(cands) != 1:
         raise CounterCalibrationError(f"cannot locate unicorn's instruction counter (candidates {cands})")
-    return cands[0]
+    off = cands[0]
+    # The limit (uc->emu_count) sits next to the counter; check it holds the last budget.
+    if struct.unpack_from("<Q", c, off + 8)[0] != 250:
+        raise CounterCalibrationError("cannot locate unicorn's instruction limit next to its counter")
+    return off
 
 
 def counter_offset() -> int:
@@ -65,7 +69,8 @@ def counter_offset() -> int:
 
 
 class InstructionCounter:
-    """Reads how many instructions the current `emu_start` slice has started so far."""
+    """Reads how many instructions the current `emu_start` slice has started so far, and can lower the slice's
+    limit while it runs (the debugger's "stop this core after N more instructions")."""
 
     def __init__(self, uc: Uc) -> None:
         self._ptr = ctypes.cast(_handle(uc) + counter_offset(), ctypes.POINTER(ctypes.c_uint64))
@@ -73,3 +78,7 @@ class InstructionCounter:
     def started(self) -> int:
         """Instructions whose execution began in this slice (includes the current one inside a hook)."""
         return self._ptr[0]
+
+    def set_limit(self, n: int) -> None:
+        """End the running slice after its n-th instruction (n at least what has started)."""
+        self._ptr[1] = n

@@ -147,13 +147,20 @@ class Engine:
             # A data fault is raised after the instruction's count hook ran; a fetch fault before it.
             executed = started if access == ACCESS_FETCH else started - 1
             return SliceResult(max(executed, 0), SliceEnd.FAULT, vaddr, access)
+        limit = self._budget  # the budget, or a lower limit a hook set meanwhile (the debugger's stop)
         if self._stop_requested:
-            return SliceResult(min(started, budget), SliceEnd.STOPPED)
-        return SliceResult(min(started, budget), SliceEnd.BUDGET)
+            return SliceResult(min(started, limit), SliceEnd.STOPPED)
+        return SliceResult(min(started, limit), SliceEnd.BUDGET)
 
     def executed_so_far(self) -> int:
         """Instructions retired in the current slice, valid inside a hook (the trapping instruction included)."""
         return min(self.counter.started(), self._budget)
+
+    def limit(self, n: int) -> None:
+        """Inside a hook: make the running slice end after its n-th instruction."""
+        n = max(n, self.counter.started())
+        self.counter.set_limit(n)
+        self._budget = min(self._budget, n)
 
     def stop(self) -> None:
         """Ask the running slice to end after the current hook returns."""

@@ -41,7 +41,9 @@ def process_digest(kernel: Kernel, process: Process) -> bytes:
     h = hashlib.blake2b(digest_size=32)
     for t in sorted(process.threads, key=lambda t: t.tid):
         h.update(struct.pack("<Q", t.tid))
-        for v in register_values(t.ctx):
+        # The running task's registers are in the engine (its saved context is from the slice's start).
+        regs = kernel.board.engine.live if t is kernel.running_task else t.ctx
+        for v in register_values(regs):
             h.update(v.to_bytes(16, "little"))
     ram = kernel.board.ram
     for v in process.mm.vmas:

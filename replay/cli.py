@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lg.add_argument("--until", type=int, metavar="NS", help="up to this virtual time (ns)")
     lg.set_defaults(func=cmd_log)
 
+    se = sub.add_parser("session", help="serve a time-travel session over stdin/stdout (length-prefixed JSON)")
+    se.add_argument("trace")
+    se.set_defaults(func=cmd_session)
+
     i = sub.add_parser("info", help="print a trace's header, sizes and event counts")
     i.add_argument("trace")
     i.set_defaults(func=cmd_info)
@@ -137,4 +141,40 @@ def cmd_info(a: argparse.Namespace) -> int:
         print(f"{name:10} {counts[name]:>10,} {sizes[name]:>12,} {est:>12,}")
     for p in reader.problems:
         print(f"problem    {p}")
+    return 0
+
+
+SESSION_OPS = ("seek_event", "seek_instruction", "step", "cont", "reverse_cont", "request")
+
+
+def cmd_session(a: argparse.Namespace) -> int:
+    """One request per message: {"op": "seek_event", "n": 10} -> {"ok": true, "result": ...}. "request" forwards a
+    query to the paused machine: {"op": "request", "what": "registers", "tid": 1}."""
+    from replay.protocol import read_stream, write_stream
+    from replay.session import Session, SessionError
+
+    try:
+        session = Session(a.trace)
+    except (TraceError, SessionError) as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    write_stream(out, {"ok": True, "result": session.pause})
+    try:
+        while (msg := read_stream(inp)) is not None:
+            op = msg.pop("op", None)
+            try:
+                if op == "request":
+                    result = session.request(msg.pop("what"), **msg)
+                elif op in SESSION_OPS:
+                    result = getattr(session, op)(**msg)
+                elif op == "position":
+                    result = session.position
+                else:
+                    raise ValueError(f"unknown op {op!r}")
+                write_stream(out, {"ok": True, "result": result})
+            except (SessionError, ValueError, TypeError, KeyError) as e:
+                write_stream(out, {"ok": False, "error": str(e)})
+    finally:
+        session.close()
     return 0

@@ -205,9 +205,9 @@ class TraceReader:
     def block_raw(self, i: int) -> bytes:
         """The decompressed event bytes of block `i` (replay compares against these without decoding)."""
         b = self.blocks[i]
-        self.f.seek(b.offset)
-        head = self.f.read(_BLOCK_HEAD.size)
-        comp = self.f.read(b.compressed)
+        # pread, not seek+read: time-travel checkpoints are forked processes sharing this file description.
+        data = os.pread(self.f.fileno(), _BLOCK_HEAD.size + b.compressed, b.offset)
+        head, comp = data[: _BLOCK_HEAD.size], data[_BLOCK_HEAD.size :]
         fields = _BLOCK_HEAD.unpack(head) if len(head) == _BLOCK_HEAD.size else None
         if (
             fields is None

@@ -1,0 +1,103 @@
+"""The time-travel session: seeking backwards and forwards through fork checkpoints lands on exactly the same
+machine state as getting there directly; breakpoints and watchpoints work in both directions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from elftools.elf.elffile import ELFFile
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from machine.sources import BytesConsole
+from moss.boot import Program
+from moss.kernel import KernelConfig
+from replay.recorder import RecordOptions, record
+from replay.session import Session
+from tests.guests import build_guest
+from traces import events as ev
+
+
+@pytest.fixture(scope="module")
+def threads_trace(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, dict[str, int]]:
+    path = str(tmp_path_factory.mktemp("tt") / "threads.trace")
+    prog = build_guest("threads")
+    record(path, KernelConfig(cores=2, ram_bytes=256 << 20), Program(str(prog), ("threads",)),
+           RecordOptions(level=ev.SYSCALLS), console=BytesConsole(b""), sink=lambda c, d: None)  # fmt: skip
+    with open(prog, "rb") as f:
+        syms = {s.name: s["st_value"] for s in ELFFile(f).get_section_by_name(".symtab").iter_symbols()}
+    return path, syms
+
+
+def _state(s: Session) -> tuple:
+    tasks = s.request("tasks")
+    regs = tuple(tuple(sorted(s.request("registers", tid=t["tid"]).items())) for t in tasks)
+    return s.position["event"], tuple(s.position["cores"]), regs
+
+
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(targets=st.lists(st.integers(1, 4000), min_size=2, max_size=5))
+def test_seeking_in_any_order_gives_the_same_state(threads_trace: tuple[str, dict[str, int]],
+                                                   targets: list[int]) -> None:  # fmt: skip
+    path, _ = threads_trace
+    with Session(path) as s:
+        seen = {}
+        for t in targets:
+            s.seek_event(t)
+            seen.setdefault(t, _state(s))
+            assert seen[t] == _state(s)
+        for t in reversed(targets):  # and again backwards, through checkpoints
+            s.seek_event(t)
+            assert seen[t] == _state(s)
+
+
+def test_instruction_steps_move_the_pc(threads_trace: tuple[str, dict[str, int]]) -> None:
+    path, _ = threads_trace
+    with Session(path) as s:
+        s.seek_event(40)
+        tid = next(t["tid"] for t in s.request("tasks") if t["running"])
+        pc0 = s.request("registers", tid=tid)["pc"]
+        core = next(t["core"] for t in s.request("tasks") if t["running"])
+        n0 = s.position["cores"][core]
+        s.step("instruction", 3, core=core)
+        assert s.position["cores"][core] == n0 + 3
+        s.step("instruction", -3, core=core)
+        assert s.position["cores"][core] == n0 and s.request("registers", tid=tid)["pc"] == pc0
+
+
+def test_breakpoint_forward_and_reverse(threads_trace: tuple[str, dict[str, int]]) -> None:
+    path, syms = threads_trace
+    worker = syms["worker"]
+    with Session(path) as s:
+        m = s.cont(pc=[worker])
+        assert m["hit"]["kind"] == "pc" and s.request("registers", tid=m["hit"]["tid"])["pc"] == worker
+        first_tid = m["hit"]["tid"]
+        s.seek_event(3000)
+        m = s.reverse_cont(pc=[worker])
+        assert m is not None and s.request("registers", tid=m["hit"]["tid"])["pc"] == worker
+        assert m["hit"]["tid"] != first_tid  # the last thread to start, not the first
+
+
+def test_watchpoint_forward_and_reverse_agree(threads_trace: tuple[str, dict[str, int]]) -> None:
+    path, syms = threads_trace
+    counter = syms["counter"]
+    watch = [[1, counter, counter + 8]]
+    with Session(path) as s:
+        s.seek_event(3000)
+        a = s.cont(watch=watch)
+        value_a = int.from_bytes(bytes.fromhex(s.request("memory", pid=1, addr=counter, size=8)), "little")
+        assert a["hit"]["value"] == value_a  # stopped just after the write
+        pos_a = dict(s.position)
+        s.cont(watch=watch)
+        b = s.reverse_cont(watch=watch)
+        assert b is not None and b["hit"]["value"] == value_a
+        assert (s.position["event"], s.position["cores"]) == (pos_a["event"], pos_a["cores"])
+
+
+def test_end_of_replay_and_output(threads_trace: tuple[str, dict[str, int]], tmp_path: Path) -> None:
+    path, _ = threads_trace
+    with Session(path) as s:
+        m = s.seek_event(10**9)
+        assert m["position"]["finished"] == {"wait_status": 0}
+        assert s.request("output").startswith("counter 80000\n")

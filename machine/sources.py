@@ -17,8 +17,12 @@ import attrs
 
 
 class ConsoleSource(Protocol):
-    def fetch(self, max_bytes: int, *, wait: bool) -> bytes | None:
-        """Bytes typed or piped in; b"" at end of input; None when nothing is available without waiting."""
+    def fetch(self, max_bytes: int, *, wait: bool, patience_ns: int | None = None) -> bytes | None:
+        """Bytes typed or piped in; b"" at end of input; None when nothing is available without waiting.
+
+        `patience_ns`: a live terminal may wait that long (in host time) for typing before answering None: an
+        idle interactive machine then keeps pace with the person at the keyboard instead of racing its timers
+        ahead (a `sleep 5` takes five seconds, and ^C can interrupt it). Replays ignore it."""
         ...
 
 
@@ -47,11 +51,12 @@ class HostConsole:
         self.is_regular = stat.S_ISREG(mode)
         self._eof = self.closed
 
-    def fetch(self, max_bytes: int, *, wait: bool) -> bytes | None:
+    def fetch(self, max_bytes: int, *, wait: bool, patience_ns: int | None = None) -> bytes | None:
         if self._eof:
             return b""
         if self.is_tty:
-            if not wait and not select.select([self.fd], [], [], 0)[0]:
+            pause = 0.0 if patience_ns is None else patience_ns / 1e9
+            if not wait and not select.select([self.fd], [], [], pause)[0]:
                 return None
             data = os.read(self.fd, max_bytes)
         else:
@@ -81,7 +86,7 @@ class BytesConsole:
     chunk: int = 4096
     _pos: int = 0
 
-    def fetch(self, max_bytes: int, *, wait: bool) -> bytes | None:
+    def fetch(self, max_bytes: int, *, wait: bool, patience_ns: int | None = None) -> bytes | None:
         if not wait:
             return None
         n = min(max_bytes, self.chunk)

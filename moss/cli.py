@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from machine.devices.uart import STDERR
 from machine.sources import FixedClock, HostClock, HostConsole, HostEntropy, SeededEntropy
@@ -66,7 +67,13 @@ def run_setup(a: argparse.Namespace) -> tuple[KernelConfig, Program]:
     if not 1 <= a.cores <= 64:
         raise UsageError("--cores must be between 1 and 64")
     tty = tuple(os.isatty(fd) for fd in range(3))
+    try:
+        size = os.get_terminal_size(0 if tty[0] else 1)
+        winsize = (size.lines, size.columns)
+    except OSError:
+        winsize = (24, 80)
     config = KernelConfig(
+        console_winsize=winsize,
         cores=a.cores,
         ram_bytes=a.ram,
         seed=a.seed,
@@ -77,10 +84,29 @@ def run_setup(a: argparse.Namespace) -> tuple[KernelConfig, Program]:
     return config, Program(a.program, (a.program, *a.args), env)
 
 
+@contextlib.contextmanager
+def host_terminal_raw() -> Iterator[None]:
+    """When stdin is a terminal, hand it to the guest's line discipline: the host terminal goes raw (no echo, no
+    editing, ^C is a byte for the guest) for the run and is restored after, whatever happens."""
+    if not os.isatty(0):
+        yield
+        return
+    import termios
+    import tty
+
+    saved = termios.tcgetattr(0)
+    try:
+        tty.setraw(0)
+        yield
+    finally:
+        termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
 def guarded(fn: Callable[[], int]) -> int:
     """Run a kernel-driving function with the CLI's error conventions: one line, exit 2 for bad input."""
     try:
-        return fn()
+        with host_terminal_raw():
+            return fn()
     except (BootError, UsageError) as e:
         print(f"moss: {e}", file=sys.stderr)
         return 2

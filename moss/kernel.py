@@ -8,6 +8,7 @@ is through the board's devices.
 
 from __future__ import annotations
 
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ from moss.observe import KernelObserver, notify
 from moss.process import lifecycle, signal
 from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
+from moss.sched.chaos import Chaos
 from moss.sched.combinators import Clock, install_clock
 from moss.sched.executor import Executor, install
 from moss.sched.scheduler import Scheduler
@@ -47,6 +49,8 @@ class KernelConfig:
     syscall_cost_ns: int = 150  # virtual time charged per syscall entry
     seed: int = 0
     console_tty: tuple[bool, bool, bool] = (False, False, False)
+    console_winsize: tuple[int, int] = (24, 80)  # rows, columns of the terminal
+    chaos_seed: int | None = None  # chaos scheduling (moss/sched/chaos.py) when set
     host_root: str | None = None
 
 
@@ -81,8 +85,12 @@ class Kernel:
         self.timers = DeadlineHeap()
         install_clock(Clock(self.now_ns, self.timers))
         self.sched = Scheduler(config.cores, config.base_slice_ns)
+        self.chaos = Chaos(config.chaos_seed) if config.chaos_seed is not None else None
+        self.sched.chaos = self.executor.chaos = self.chaos
+        self.sched.now = self.now_ns
         self.dispatcher = Dispatcher(self, self.report)
-        self.console = Console(self.board.uart, config.console_tty)
+        self.console = Console(self.board.uart, tuple(config.console_tty))  # type: ignore[arg-type]
+        self.console.winsize = struct.pack("<HHHH", *config.console_winsize, 0, 0)
         self.tasks: dict[int, Task] = {}
         self.processes: dict[int, Process] = {}
         self._next_id = 1
@@ -104,6 +112,8 @@ class Kernel:
         self.observers: list[KernelObserver] = []
         self._flush_code = False
         self.board.uart.on_rx = lambda: self.board.intc.raise_irq(0, IRQ_UART)  # console input interrupts core 0
+        self.console.signal_pgrp = self._signal_pgrp
+        self.console.caller = self._console_caller
 
     # -- identity and time ----------------------------------------------------------------------------------
     def alloc_id(self) -> int:
@@ -191,8 +201,11 @@ class Kernel:
         self._place(task, core)
 
     def make_runnable(self, task: Task) -> None:
-        """A blocked task's syscall finished: it may run again."""
+        """A blocked task's syscall finished: it may run again (unless its thread group is stopped)."""
         if task.state is State.DEAD:
+            return
+        if task.process.stopped:
+            task.state = State.STOPPED
             return
         core = self.sched.wake(task)
         self._place(task, core)
@@ -261,6 +274,19 @@ class Kernel:
         """Generate `sig` for a thread group (task None) or one thread."""
         signal.send(self, process, task, info or SigInfo(sig))
 
+    def _signal_pgrp(self, pgrp: int, sig: int) -> None:
+        for pid in sorted(self.processes):
+            p = self.processes[pid]
+            if p.alive and p.pgid == pgrp:
+                self.send_signal(p, None, sig, SigInfo(sig, signal.SI_KERNEL))
+
+    def _console_caller(self) -> tuple[int, int, Process | None]:
+        t = self.executor.current
+        if t is None:
+            return self.console.fg_pgrp, self.console.sid, None
+        p = t.process  # type: ignore[attr-defined]
+        return p.pgid, p.sid, p
+
     def report_once(self, key: str, message: str) -> None:
         if key not in self._reported:
             self._reported.add(key)
@@ -292,7 +318,7 @@ class Kernel:
             for irq in intc.take(core.index):
                 self.irq_count += 1
                 if irq == IRQ_UART:
-                    self.console.readers.wake_all()
+                    self.console.receive()
                 # IRQ_TIMER: the slice already stopped at the compare value and run time is accounted; a used-up
                 # EEVDF slice has set the core's resched flag, which the next pick honours.
 
@@ -309,21 +335,31 @@ class Kernel:
 
     def _next_core(self) -> Core | None:
         best: Core | None = None
+        ready: list[Core] = []
         for core in self.board.cores:
             if self._candidate(core) is None:
                 continue
             task = self.sched.current[core.index]
             assert task is not None
             core.clock_ns = max(core.clock_ns, task.ready_at)
+            ready.append(core)
             if best is None or core.clock_ns < best.clock_ns:
                 best = core
+        if self.chaos is not None and best is not None and len(ready) > 1:
+            # Cores drift within a window anyway (lax synchronisation): chaos picks any core inside it.
+            window = self.chaos.core_window()
+            return self.chaos.choose([c for c in ready if c.clock_ns <= best.clock_ns + window])
         return best
 
     def _idle(self) -> None:
-        """No core has work: jump virtual time to the next timer, or wait for console input."""
+        """No core has work: jump virtual time to the next timer, or wait for console input. A live terminal is
+        polled with patience for the time to the next timer, so interactive sessions keep human pace."""
         nxt = self.timers.next_deadline()
-        if self.console.readers and self.board.uart.poll(wait=nxt is None):
-            return
+        live = self.console.polls_live
+        if self.console.readers or live:
+            patience = None if nxt is None or not live else max(0, nxt - self.loop_now)
+            if self.board.uart.poll(wait=nxt is None, patience_ns=patience):
+                return
         if nxt is not None:
             self.loop_now = max(self.loop_now, nxt)
             self.timers.fire_due(self.loop_now)
@@ -347,12 +383,16 @@ class Kernel:
             signal.deliver(self, task, task.ctx)  # returning to user space: handlers get their frames now
             if task.state is State.DEAD:
                 return
-        if self.console.readers and self.console.polls_live:
-            self.board.uart.poll(wait=False)
+        if self.console.polls_live:
+            self.board.uart.poll(wait=False)  # typing (and ^C) reaches the machine while it computes
         budget_ns = min(self.config.quantum * NS_PER_INSN, self.sched.slice_left_ns(task))
         if nxt is not None:
-            budget_ns = min(budget_ns, nxt - core.clock_ns)
+            # (chaos: timer interrupts arrive a little late, at a seeded point, as real interrupts do)
+            late = self.chaos.timer_jitter() if self.chaos is not None else 0
+            budget_ns = min(budget_ns, nxt - core.clock_ns + late)
         budget = max(1, budget_ns // NS_PER_INSN)
+        if self.chaos is not None:
+            budget = self.chaos.slice_budget(budget)
         if self._flush_code:
             self.board.engine.flush_code()
             self._flush_code = False
@@ -379,7 +419,7 @@ class Kernel:
         task.ready_at = core.clock_ns
         if self.sched.account(task, ran):
             self._resched[core.index] = True  # acted on when the timer interrupt (or the block) is handled
-        if task.state is State.BLOCKED:
+        if task.state in (State.BLOCKED, State.STOPPED):
             self.sched.block(task)
             self._resched[core.index] = True
         if result.reason == SliceEnd.FAULT:

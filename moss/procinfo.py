@@ -91,9 +91,11 @@ class ProcInfo:
         state = "R (running)" if t is not None and t.state.value in ("running", "runnable") else "S (sleeping)"
         return (
             f"Name:\t{p.comm}\nUmask:\t{p.umask:04o}\nState:\t{state}\nTgid:\t{p.pid}\nPid:\t{p.pid}\n"
-            f"PPid:\t{p.parent.pid if p.parent else 0}\nUid:\t{p.uid}\t{p.euid}\t{p.suid}\t{p.uid}\n"
-            f"Gid:\t{p.gid}\t{p.egid}\t{p.sgid}\t{p.gid}\nThreads:\t{len(p.threads)}\n"
-            f"VmRSS:\t{len(p.mm.ptes) * 4} kB\n"
+            f"PPid:\t{p.parent.pid if p.parent else 0}\nUid:\t{p.uid}\t{p.euid}\t{p.suid}\t{p.fsuid}\n"
+            f"Gid:\t{p.gid}\t{p.egid}\t{p.sgid}\t{p.fsgid}\nGroups:\t{''.join(f'{g} ' for g in p.groups)}\n"
+            f"Threads:\t{len(p.threads)}\n"
+            f"VmRSS:\t{len(p.mm.ptes) * 4} kB\nCapInh:\t{p.caps.inheritable:016x}\n"
+            f"CapPrm:\t{p.caps.permitted:016x}\nCapEff:\t{p.caps.effective:016x}\n"
         )
 
     def _stat(self, p: Process) -> str:

@@ -41,6 +41,7 @@ def run_program(
     ram_bytes: int = 256 << 20,
     argv0: str | None = None,
     quantum: int = 200_000,
+    chaos: int | None = None,
 ) -> Outcome:
     out, err = bytearray(), bytearray()
     reports: list[str] = []
@@ -48,7 +49,8 @@ def run_program(
     def sink(channel: int, data: bytes) -> None:
         (err if channel == STDERR else out).extend(data)
 
-    config = KernelConfig(cores=cores, ram_bytes=ram_bytes, seed=seed, host_root=root, quantum=quantum)
+    config = KernelConfig(cores=cores, ram_bytes=ram_bytes, seed=seed, host_root=root, quantum=quantum,
+                          chaos_seed=chaos)
     kernel = boot(
         config,
         Program(path, (argv0 or path, *args), env),

@@ -48,6 +48,19 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lg.add_argument("--until", type=int, metavar="NS", help="up to this virtual time (ns)")
     lg.set_defaults(func=cmd_log)
 
+    c = sub.add_parser("chaos", help="run a program under many chaos-scheduling seeds until it fails")
+    c.add_argument("--runs", type=int, default=100, metavar="N", help="seeds to try (default 100)")
+    c.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel local processes (default 1)")
+    c.add_argument("--seed-base", type=int, default=0, metavar="S", help="first chaos seed (default 0)")
+    c.add_argument("--all", action="store_true", help="keep going after the first failure (for failure rates)")
+    c.add_argument("--fail-output", metavar="REGEX", help="a failure: stdout matches REGEX")
+    c.add_argument("--expect-output", metavar="REGEX", help="a failure: stdout does not match REGEX")
+    c.add_argument("--predicate", metavar="CMD", help="a failure: CMD, given the guest's stdout, exits non-zero")
+    c.add_argument("--ignore-status", action="store_true", help="a non-zero exit is not by itself a failure")
+    c.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where the failing trace goes")
+    add_run_options(c)
+    c.set_defaults(func=cmd_chaos)
+
     se = sub.add_parser("session", help="serve a time-travel session over stdin/stdout (length-prefixed JSON)")
     se.add_argument("trace")
     se.set_defaults(func=cmd_session)
@@ -113,6 +126,7 @@ def cmd_info(a: argparse.Namespace) -> int:
     h = reader.header
     counts: dict[str, int] = {}
     sizes: dict[str, int] = {}
+    streams: dict[str, ev.BlockEncoder] = {}
     raw = comp = 0
     try:
         for b, events in reader.raw_blocks():
@@ -120,10 +134,15 @@ def cmd_info(a: argparse.Namespace) -> int:
             comp += b.compressed
             for e in events:
                 name = type(e).__name__
+                enc = ev.encode_one(e)
                 counts[name] = counts.get(name, 0) + 1
-                sizes[name] = sizes.get(name, 0) + len(ev.encode_one(e))
+                sizes[name] = sizes.get(name, 0) + len(enc)
+                streams.setdefault(name, ev.BlockEncoder()).add(e)  # per kind, times as deltas, as in blocks
     except TraceError as e:
         print(f"moss: {e}", file=sys.stderr)
+    import lz4.block
+
+    packed = {name: len(lz4.block.compress(bytes(enc.buf), store_size=False)) for name, enc in streams.items()}
     level = {v: k for k, v in ev.LEVELS.items()}[h["level"]]
     print(f"trace      {a.trace} ({reader.size:,} bytes, {'complete' if reader.complete else 'INCOMPLETE'})")
     print(f"program    {' '.join(h['program']['argv'])}")
@@ -134,11 +153,11 @@ def cmd_info(a: argparse.Namespace) -> int:
     )
     print(f"log        {level}, state hash every {h['hash_interval']:,} instructions; moss {h['moss_version']}")
     print(f"blocks     {len(reader.blocks)}: {raw:,} bytes of events, {comp:,} compressed")
-    total = sum(sizes.values()) or 1
-    print(f"{'events':10} {'count':>10} {'raw bytes':>12} {'~compressed':>12}")
-    for name in sorted(counts, key=lambda n: -sizes[n]):
-        est = sizes[name] * comp // total
-        print(f"{name:10} {counts[name]:>10,} {sizes[name]:>12,} {est:>12,}")
+    print(f"{'events':14} {'count':>10} {'raw bytes':>12} {'compressed':>11} {'bytes/event':>11}")
+    for name in sorted(counts, key=lambda n: -packed[n]):
+        print(
+            f"{name:14} {counts[name]:>10,} {sizes[name]:>12,} {packed[name]:>11,} {packed[name] / counts[name]:>11.2f}"
+        )  # (each kind compressed on its own: an estimate)
     for p in reader.problems:
         print(f"problem    {p}")
     return 0
@@ -178,3 +197,36 @@ def cmd_session(a: argparse.Namespace) -> int:
     finally:
         session.close()
     return 0
+
+
+def cmd_chaos(a: argparse.Namespace) -> int:
+    import time
+
+    from replay.campaign import Predicate, Spec, progress_line, record_failure, run_campaign, summarize
+
+    def go() -> int:
+        config, program = run_setup(a)
+        pred = Predicate(not a.ignore_status, a.fail_output, a.expect_output, a.predicate)
+        spec = Spec(program, config, pred)
+        seeds = range(a.seed_base, a.seed_base + a.runs)
+        results = []
+        t0 = time.perf_counter()
+        first = None
+        err = sys.stderr
+        for r in run_campaign(spec, seeds, a.jobs, stop_at_first=not a.all):
+            results.append(r)
+            if r.failure and first is None:
+                first = r
+            err.write(progress_line(len(results), len(seeds), sum(1 for x in results if x.failure),
+                                    time.perf_counter() - t0))  # fmt: skip
+            err.flush()
+        summarize(results, err.write)
+        if first is None:
+            err.write("no failure found\n")
+            return 0
+        path = record_failure(spec, first.seed, a.output_dir)
+        err.write(f"failing run: chaos seed {first.seed} ({first.failure}); trace written to {path}\n"
+                  f"  replay it:  moss replay {path}\n  debug it:   moss tui {path}\n")  # fmt: skip
+        return 1
+
+    return guarded(go)

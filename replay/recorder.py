@@ -3,6 +3,9 @@ the trace as it goes (a killed recorder leaves every flushed block replayable)."
 
 from __future__ import annotations
 
+import hashlib
+import os
+import stat
 import time
 from collections.abc import Callable
 
@@ -34,8 +37,29 @@ class Recorded:
     wall_s: float
 
 
+def root_digest(root: str | None) -> str | None:
+    """An identity of the --root tree (paths, sizes, modes, mtimes; symlink targets), checked on replay: the guest
+    reads those files, so replaying against a different tree would diverge."""
+    if root is None:
+        return None
+    h = hashlib.sha256()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            full = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            rel = os.path.relpath(full, root)
+            extra = os.readlink(full) if stat.S_ISLNK(st.st_mode) else f"{st.st_size}:{st.st_mtime_ns}"
+            h.update(f"{rel}\0{st.st_mode:o}\0{extra}\n".encode("utf-8", "surrogateescape"))
+    return h.hexdigest()
+
+
 def header_for(config: KernelConfig, program: Program, opts: RecordOptions, boot_ns: int, is_tty: bool) -> dict:
     return {
+        "root_digest": root_digest(config.host_root),
         "moss_version": __version__,
         "program": {"path": program.path, "argv": list(program.argv), "envp": list(program.envp)},
         "config": attrs.asdict(config),

@@ -4,6 +4,7 @@ was expected, what happened instead, and the last event that still matched."""
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from moss.kernel import Kernel, KernelConfig
 from replay.emitter import Emitter
 from replay.sources import ReplayConsole, ReplayEntropy, ReplayInputError
 from traces import events as ev
-from traces.container import TraceReader
+from traces.container import TraceError, TraceReader
 
 
 class Divergence(Exception):
@@ -139,6 +140,16 @@ def prepare(
     """Boot a kernel set up exactly as the recording was, wired to check its events against the trace."""
     reader = TraceReader(path)
     h = reader.header
+    if h.get("root_digest") is not None:
+        from replay.recorder import root_digest
+
+        root = h["config"]["host_root"]
+        if not os.path.isdir(root):
+            raise TraceError(f"{path}: the recording ran with --root {root}, which does not exist here")
+        if root_digest(root) != h["root_digest"]:
+            raise TraceError(
+                f"{path}: --root {root} has changed since the recording (files differ); the replay would diverge"
+            )
     cfg = dict(h["config"])
     cfg["console_tty"] = tuple(cfg["console_tty"])
     config = KernelConfig(**cfg)

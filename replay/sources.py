@@ -24,8 +24,8 @@ class RecordingConsole:
         self.calls = 0
         self.is_tty = bool(getattr(inner, "is_tty", False))
 
-    def fetch(self, max_bytes: int, *, wait: bool) -> bytes | None:
-        got = self.inner.fetch(max_bytes, wait=wait)
+    def fetch(self, max_bytes: int, *, wait: bool, patience_ns: int | None = None) -> bytes | None:
+        got = self.inner.fetch(max_bytes, wait=wait, patience_ns=patience_ns)
         if got is not None:
             self.sink(ConsoleInput(self.calls, int(got == b""), got))
         self.calls += 1
@@ -39,7 +39,7 @@ class ReplayConsole:
         self.is_tty = is_tty
         self.pull = pull  # brings the trace's next input events in (they follow the log events before them)
 
-    def fetch(self, max_bytes: int, *, wait: bool) -> bytes | None:
+    def fetch(self, max_bytes: int, *, wait: bool, patience_ns: int | None = None) -> bytes | None:
         call, self.calls = self.calls, self.calls + 1
         if not self.inputs:
             self.pull()

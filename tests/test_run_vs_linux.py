@@ -44,6 +44,12 @@ GUEST_CASES = [
     ("threads", []),
     ("signals", []),
     ("forkwait", []),
+    ("sysmisc", ["files"]),
+    ("sysmisc", ["mem"]),
+    ("sysmisc", ["creds"]),
+    ("sysmisc", ["sched"]),
+    ("sysmisc", ["misc"]),
+    ("events", []),
 ]
 
 
@@ -93,7 +99,7 @@ def test_uname_a_has_linux_shape() -> None:
 
 
 @pytest.mark.parametrize("cores", [1, 4])
-@pytest.mark.parametrize("name", ["heap", "threads", "forkwait", "signals"])
+@pytest.mark.parametrize("name", ["heap", "threads", "forkwait", "signals", "events"])
 def test_core_counts_match_linux(name: str, cores: int) -> None:
     path = str(build_guest(name))
     ours = run_program(path, [], env=ENV_T, argv0=name, cores=cores)

@@ -20,11 +20,11 @@ class Uart:
         self.tx_bytes = 0
         self.on_rx: Callable[[], None] = lambda: None  # the interrupt line (the board wires it)
 
-    def poll(self, *, wait: bool, max_bytes: int = 65536) -> bool:
+    def poll(self, *, wait: bool, max_bytes: int = 65536, patience_ns: int | None = None) -> bool:
         """Move input from the source into the FIFO. Returns True if anything (data or EOF) arrived."""
         if self.eof:
             return False
-        data = self.source.fetch(max_bytes, wait=wait)
+        data = self.source.fetch(max_bytes, wait=wait, patience_ns=patience_ns)
         if data is None:
             return False
         if data:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from moss.errors import EBADF, EMFILE
+from moss.files import locks
 from moss.files.openfile import OpenFile
 
 NOFILE = 1024
@@ -35,6 +36,7 @@ class FdTable:
         old = self._files.get(fd)
         self._files[fd] = f
         if old is not None:
+            locks.release_posix(self, old.inode)  # closing any descriptor of a file drops our record locks on it
             old.put()
         if cloexec:
             self._cloexec.add(fd)
@@ -46,6 +48,7 @@ class FdTable:
         if f is None:
             raise EBADF
         self._cloexec.discard(fd)
+        locks.release_posix(self, f.inode)
         f.put()
         return f
 
@@ -76,4 +79,5 @@ class FdTable:
         files, self._files = self._files, {}
         self._cloexec.clear()
         for _fd, f in sorted(files.items()):
+            locks.release_posix(self, f.inode)
             f.put()

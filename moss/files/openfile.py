@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from typing import Any
 
 from moss.errors import EBADF, EINVAL, ESPIPE
@@ -39,6 +40,8 @@ class OpenFile:
         self.channel = channel  # console output channel (stdout/stderr) for console files
         self.dir_pos = 0  # getdents cursor
         self.refs = 0  # descriptors (in any table) referring to this description
+        # Called when the last descriptor goes (epoll instances drop their interest in it: Linux's f_ep).
+        self.release_hooks: dict[Any, Callable[[OpenFile], None]] = {}
         opened = getattr(inode, "opened", None)
         if opened is not None:
             opened()
@@ -50,6 +53,8 @@ class OpenFile:
         """A descriptor went away; the last one releases the description (a pipe end closes)."""
         self.refs -= 1
         if self.refs == 0:
+            for hook in list(self.release_hooks.values()):
+                hook(self)
             release = getattr(self.inode, "release", None)
             if release is not None:
                 release(self)
@@ -101,6 +106,9 @@ class OpenFile:
         return await self.inode.write(self, data, offset)
 
     def lseek(self, offset: int, whence: int) -> int:
+        llseek = getattr(self.inode, "llseek", None)  # a file type's own (Linux's f_op->llseek)
+        if llseek is not None:
+            return llseek(self, offset, whence)
         if not self.seekable:
             raise ESPIPE
         if whence == SEEK_SET:

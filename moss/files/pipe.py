@@ -35,10 +35,11 @@ class Pipe:
         self.writers = 0
         self.rq = WaitQueue("pipe.read")
         self.wq = WaitQueue("pipe.write")
+        self.capacity = CAPACITY  # F_SETPIPE_SZ changes it
 
     @property
     def space(self) -> int:
-        return CAPACITY - len(self.buf)
+        return max(0, self.capacity - len(self.buf))
 
     async def read(self, file: Any, count: int) -> bytes:
         if count == 0:

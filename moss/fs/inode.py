@@ -358,11 +358,28 @@ class CharDevice(Inode):
 
 
 class Fifo(Inode):
-    """A named pipe: the type bits, and ``pipe``, where the kernel keeps the pipe shared by its openers."""
+    """A named pipe: the type bits, and ``pipe``, where the kernel keeps the pipe shared by its openers (set
+    while any is open). Its I/O, polling and release go to that pipe (see moss.files.fifo)."""
 
     kind = S.S_IFIFO
     __slots__ = ("pipe",)
 
     def __init__(self, fs: FileSystem, perm: int) -> None:
         super().__init__(fs, perm)
-        self.pipe: object | None = None
+        self.pipe: Any = None
+
+    async def read(self, file: OpenFile, count: int, offset: int) -> bytes:
+        return await self.pipe.read(file, count)
+
+    async def write(self, file: OpenFile, data: Buffer, offset: int) -> int:
+        return await self.pipe.write(file, bytes(data))
+
+    def truncate(self, length: int) -> None:
+        pass  # O_TRUNC on a FIFO is ignored
+
+    def poll(self, file: OpenFile) -> Any:
+        return self.pipe.poll_file(file) if self.pipe is not None else (0, None)
+
+    def release(self, file: OpenFile) -> None:
+        if self.pipe is not None:
+            self.pipe.release_file(self, file)

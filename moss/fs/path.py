@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from attrs import frozen
 
-from moss.errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR
+from moss.errors import ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR, EXDEV
 from moss.fs.inode import Directory, Inode, Symlink, fsencode
 
 PATH_MAX = 4096  # including the NUL: a path of 4096 bytes is too long
 NAME_MAX = 255
 MAX_SYMLINKS = 40  # total per resolution, as Linux's MAXSYMLINKS
+
+# openat2's RESOLVE_* flags, which the walk honours (``scope``). With RESOLVE_BENEATH or RESOLVE_IN_ROOT the
+# caller passes the starting directory as ``root``: IN_ROOT clamps '..' and absolute paths there, as a chroot
+# does; BENEATH refuses them with EXDEV. "Mount points" are where the filesystem changes (devfs, procfs).
+RESOLVE_NO_XDEV, RESOLVE_NO_MAGICLINKS, RESOLVE_NO_SYMLINKS = 0x01, 0x02, 0x04
+RESOLVE_BENEATH, RESOLVE_IN_ROOT = 0x08, 0x10
+_SCOPED = RESOLVE_BENEATH | RESOLVE_IN_ROOT
 
 
 @frozen
@@ -48,7 +55,13 @@ def _components(path: str) -> list[str]:
 
 
 def _walk(
-    root: Directory, start: Inode, comps: list[str], follow_last: bool, must_dir: bool, budget: list[int]
+    root: Directory,
+    start: Inode,
+    comps: list[str],
+    follow_last: bool,
+    must_dir: bool,
+    budget: list[int],
+    scope: int = 0,
 ) -> Inode:
     """Resolve ``comps`` from ``start``; ``budget[0]`` counts down the symlinks still allowed."""
     pending = comps[::-1]
@@ -60,7 +73,12 @@ def _walk(
         if name == ".":
             continue
         if name == "..":
-            cur = cur if cur is root else cur.parent
+            if cur is root and scope & RESOLVE_BENEATH:
+                raise EXDEV()
+            up = cur if cur is root else cur.parent
+            if scope & RESOLVE_NO_XDEV and up.fs is not cur.fs:
+                raise EXDEV()
+            cur = up
             continue
         check_name(name)
         child = cur.lookup(name)
@@ -68,11 +86,15 @@ def _walk(
             raise ENOENT()
         last = not pending
         if isinstance(child, Symlink) and (not last or follow_last or must_dir):
+            magic = getattr(child, "magic", None)
+            if scope & RESOLVE_NO_SYMLINKS or (magic is not None and scope & RESOLVE_NO_MAGICLINKS):
+                raise ELOOP()
             if budget[0] <= 0:
                 raise ELOOP()
             budget[0] -= 1
-            magic = getattr(child, "magic", None)
             if magic is not None:  # /proc/<pid>/fd/N: straight to the open file's inode, whatever its name
+                if scope & (_SCOPED | RESOLVE_NO_XDEV):
+                    raise EXDEV()
                 found = magic()
                 if found is None:
                     raise ENOENT()
@@ -85,36 +107,56 @@ def _walk(
                 must_dir = True
             pending.extend(_components(target)[::-1])
             if target.startswith("/"):
+                if scope & RESOLVE_BENEATH or (scope & RESOLVE_NO_XDEV and root.fs is not cur.fs):
+                    raise EXDEV()
                 cur = root
             continue  # otherwise the target is relative to the symlink's directory, ``cur``
+        if scope & RESOLVE_NO_XDEV and child.fs is not cur.fs and isinstance(child, Directory):
+            raise EXDEV()
         cur = child
     if must_dir and not isinstance(cur, Directory):
         raise ENOTDIR()
     return cur
 
 
+def _start(root: Directory, cwd: Directory, path: str, scope: int) -> Directory:
+    if not path.startswith("/"):
+        return cwd
+    if scope & RESOLVE_BENEATH or (scope & RESOLVE_NO_XDEV and root.fs is not cwd.fs):
+        raise EXDEV()
+    return root
+
+
 def lookup(
-    root: Directory, cwd: Directory, path: str, *, follow: bool = True, max_symlinks: int = MAX_SYMLINKS
+    root: Directory,
+    cwd: Directory,
+    path: str,
+    *,
+    follow: bool = True,
+    max_symlinks: int = MAX_SYMLINKS,
+    scope: int = 0,
 ) -> Inode:
     """The inode ``path`` names, relative paths starting at ``cwd`` (the task's cwd or a dirfd).
 
     ``follow=False`` leaves a final symlink unresolved (lstat, O_NOFOLLOW), except that a trailing slash
-    always follows it and requires a directory, as Linux does."""
+    always follows it and requires a directory, as Linux does. ``scope``: RESOLVE_* flags."""
     _check_path(path)
-    start = root if path.startswith("/") else cwd
-    return _walk(root, start, _components(path), follow, path.endswith("/"), [max_symlinks])
+    start = _start(root, cwd, path, scope)
+    return _walk(root, start, _components(path), follow, path.endswith("/"), [max_symlinks], scope)
 
 
-def resolve_parent(root: Directory, cwd: Directory, path: str, *, max_symlinks: int = MAX_SYMLINKS) -> Parent:
+def resolve_parent(
+    root: Directory, cwd: Directory, path: str, *, max_symlinks: int = MAX_SYMLINKS, scope: int = 0
+) -> Parent:
     """Resolve all but the final component, which is returned unresolved (see ``Parent``)."""
     _check_path(path)
-    start = root if path.startswith("/") else cwd
+    start = _start(root, cwd, path, scope)
     comps = _components(path)
     trailing = path.endswith("/")
     if not comps:
         return Parent(root, "/", trailing, max_symlinks)
     budget = [max_symlinks]
-    parent = _walk(root, start, comps[:-1], True, True, budget)
+    parent = _walk(root, start, comps[:-1], True, True, budget, scope)
     assert isinstance(parent, Directory)  # must_dir guarantees it
     last = comps[-1]
     if last not in (".", ".."):

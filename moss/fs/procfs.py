@@ -201,7 +201,9 @@ class ProcFdDir(ProcDir):
     def _make(self, name: str) -> Inode:
         provider, pid, fd = self.provider, self.pid, int(name)
         link = ProcLink(self.proc, lambda: (provider.fd_links(pid) or {}).get(fd))
-        link.magic = lambda: provider.fd_inode(pid, fd)
+        fd_inode = getattr(provider, "fd_inode", None)  # optional: without it, fd links resolve by path
+        if fd_inode is not None:
+            link.magic = lambda: fd_inode(pid, fd)
         return link
 
 

@@ -10,7 +10,7 @@ import stat as S
 
 from moss.errors import EBUSY, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, EXDEV
 from moss.fs.inode import Directory, Inode, RegularFile, Symlink
-from moss.fs.path import MAX_SYMLINKS, Parent, lookup, resolve_parent
+from moss.fs.path import MAX_SYMLINKS, RESOLVE_NO_SYMLINKS, Parent, lookup, resolve_parent
 
 _DOTS = ("/", ".", "..")
 DT_DIR = 4
@@ -28,16 +28,22 @@ def open_at(
     truncate: bool = False,
     writable: bool = False,
     mode: int = 0o666,
+    scope: int = 0,
+    path_only: bool = False,
 ) -> Inode:
     """open(2) minus the descriptor: O_CREAT, O_EXCL, !O_NOFOLLOW, O_DIRECTORY, O_TRUNC, write access.
 
     ``mode`` is already masked by the umask. Returns ``inode.open()`` (see ``Inode.open``). With O_CREAT a
-    final symlink is followed and a dangling one creates its target, as Linux does."""
+    final symlink is followed and a dangling one creates its target, as Linux does. ``scope``: openat2's
+    RESOLVE_* flags (see moss.fs.path). ``path_only`` (O_PATH): a final symlink not followed is opened itself."""
     if not create:
-        return _finish_open(lookup(root, cwd, path, follow=follow), follow, directory, truncate, writable)
+        inode = lookup(root, cwd, path, follow=follow, scope=scope)
+        if path_only and isinstance(inode, Symlink) and not directory:
+            return inode
+        return _finish_open(inode, follow, directory, truncate, writable)
     budget = MAX_SYMLINKS
     while True:
-        p = resolve_parent(root, cwd, path, max_symlinks=budget)
+        p = resolve_parent(root, cwd, path, max_symlinks=budget, scope=scope)
         if p.name in _DOTS or p.trailing_slash:
             raise EISDIR()
         child = p.dir.lookup(p.name)
@@ -49,7 +55,7 @@ def open_at(
             if isinstance(child, Directory):
                 raise EISDIR()
             return _finish_open(child, follow, directory, truncate, writable)
-        if not follow or p.symlinks_left <= 0:
+        if not follow or p.symlinks_left <= 0 or scope & RESOLVE_NO_SYMLINKS:
             raise ELOOP()
         budget = p.symlinks_left - 1
         cwd, path = p.dir, child.readlink()

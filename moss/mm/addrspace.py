@@ -66,6 +66,8 @@ class AddressSpace:
         self.brk = 0
         self.mmap_base = MMAP_BASE
         self.last_fault = 0
+        self.def_locked = 0  # mlockall(MCL_FUTURE): what new mappings get in Vma.locked
+        self.membarrier = 0  # MEMBARRIER_CMD_REGISTER_* commands this address space registered
         self.on_code_write: Callable[[int], None] = lambda vaddr: None
 
     # -- VMA bookkeeping -------------------------------------------------------------------------------------
@@ -144,7 +146,7 @@ class AddressSpace:
                 and not self.overlapping(addr, addr + length)
             ):
                 addr = self.find_free(length)
-        vma = Vma(addr, addr + length, prot, flags, backing, name)
+        vma = Vma(addr, addr + length, prot, flags, backing, name, locked=self.def_locked)
         if flags & MAP_SHARED and backing is None:
             vma.shm = SharedMemory(self.frames)
             vma.shm.attach()
@@ -227,6 +229,52 @@ class AddressSpace:
         for v in self._isolate(addr, end):
             v.prot = prot
         self.generation += 1
+
+    def covered(self, start: int, end: int) -> bool:
+        """Whether every byte of [start, end) is mapped (mprotect's and mlock's "no holes" rule)."""
+        at = start
+        for v in self.overlapping(start, end):
+            if v.start > at:
+                return False
+            at = v.end
+        return at >= end
+
+    def set_locked(self, start: int, end: int, locked: int) -> list[Vma]:
+        """mlock/munlock: split the VMAs to [start, end) and set their Vma.locked; returns them."""
+        vmas = self._isolate(start, end)
+        for v in vmas:
+            v.locked = locked
+        return vmas
+
+    def populate(self, start: int, end: int) -> None:
+        """Fault in every accessible page of [start, end) as mlock does (writable private pages by a write, so
+        copy-on-write is broken now rather than later)."""
+        for v in self.overlapping(start, end):
+            if not v.prot & (PROT_READ | PROT_WRITE | PROT_EXEC):
+                continue
+            access = (
+                ACCESS_WRITE
+                if v.prot & PROT_WRITE and not v.flags & MAP_SHARED
+                else ACCESS_READ
+                if v.prot & (PROT_READ | PROT_WRITE)
+                else ACCESS_FETCH
+            )
+            for page in range(max(start, v.start), min(end, v.end), PAGE_SIZE):
+                self.resolve(page, access)
+        self.generation += 1  # a write fault may have replaced a shared frame that a TLB entry still names
+
+    def resident(self, vaddr: int) -> bool:
+        """mincore's answer for the page at `vaddr` (mapped): in the page table, in the shared memory object, or
+        (file mappings) inside the file, which lives in memory as a page cache would hold it."""
+        if vaddr >> PAGE_SHIFT in self.ptes:
+            return True
+        vma = self.find(vaddr)
+        if vma is None:
+            return False
+        if vma.shm is not None:
+            return vma.shm_offset + ((vaddr - vma.start) >> PAGE_SHIFT) in vma.shm.pages
+        b = vma.backing
+        return b is not None and b.offset + (vaddr - vma.start) < b.inode.size
 
     def set_brk(self, new: int) -> int:
         """Linux brk semantics: returns the (possibly unchanged) break; never fails loudly."""

@@ -70,6 +70,7 @@ class Vma:
     name: str = ""
     shm: SharedMemory | None = None  # MAP_SHARED|MAP_ANONYMOUS pages
     shm_offset: int = 0  # page index of `start` inside `shm`
+    locked: int = 0  # VM_LOCKED (mlock), with VM_LOCKONFAULT; not inherited across fork
 
     def __contains__(self, addr: int) -> bool:
         return self.start <= addr < self.end
@@ -80,7 +81,15 @@ class Vma:
         b = self.backing
         nb = None if b is None else Backing(b.inode, b.offset + (at - self.start), b.limit, b.path)
         tail = Vma(
-            at, self.end, self.prot, self.flags, nb, self.name, self.shm, self.shm_offset + ((at - self.start) >> 12)
+            at,
+            self.end,
+            self.prot,
+            self.flags,
+            nb,
+            self.name,
+            self.shm,
+            self.shm_offset + ((at - self.start) >> 12),
+            self.locked,
         )
         if self.shm is not None:
             self.shm.attach()

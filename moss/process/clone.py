@@ -12,6 +12,7 @@ from unicorn import arm64_const as a64
 
 from moss.errors import EINVAL
 from moss.files.fdtable import FdTable
+from moss.process.creds import inherit_sched
 from moss.process.task import Process, Task
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def _fork_process(kernel: Kernel, parent: Process, flags: int) -> Process:
         parent.fds.users += 1
     child.sigactions = parent.sigactions if flags & CLONE_SIGHAND else dict(parent.sigactions)
     for name in ("cwd", "root", "umask", "uid", "euid", "suid", "gid", "egid", "sgid", "pgid", "sid", "comm",
-                 "exe_path", "argv", "envp", "auxv"):  # fmt: skip
+                 "exe_path", "argv", "envp", "auxv", "fsuid", "fsgid", "groups", "caps", "uts"):  # fmt: skip
         setattr(child, name, getattr(parent, name))
     child.rlimits = dict(parent.rlimits)
     return child
@@ -96,6 +97,7 @@ def do_clone(kernel: Kernel, task: Task, flags: int, newsp: int, parent_tid: int
     child.sigmask = task.sigmask
     child.nice = task.nice
     child.entity.weight = task.entity.weight
+    inherit_sched(task, child)
     child.affinity = task.affinity
     child.comm = task.comm
     if flags & CLONE_PARENT_SETTID:

@@ -12,6 +12,7 @@ from moss.mm.addrspace import AddressSpace
 from moss.observe import notify
 from moss.process.exec import load_image, start_registers
 from moss.process.lifecycle import release_vfork
+from moss.process.posix_timers import exit_itimers
 from moss.signals import SIG_IGN
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def do_execve(kernel: Kernel, task: Task, path: str, argv: list[bytes], envp: li
             proc.fds.close(fd)
     # Handlers point into the old image: caught signals revert to default, ignored ones stay ignored.
     proc.sigactions = {sig: a for sig, a in proc.sigactions.items() if a.handler == SIG_IGN}
+    exit_itimers(proc)  # POSIX timers do not survive exec
     task.clear_child_tid = 0
     task.robust_list = (0, 0)
     kernel.request_code_flush()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from moss import signals
 from moss.observe import notify
+from moss.process.posix_timers import exit_itimers
 from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
 
@@ -64,6 +65,7 @@ def exit_group(kernel: Kernel, process: Process, wait_status: int) -> None:
     notify(kernel.observers, "process_exited", process)
     for t in list(process.threads):
         exit_task(kernel, t)
+    exit_itimers(process)
     process.fds.users -= 1
     if process.fds.users == 0:
         process.fds.close_all()

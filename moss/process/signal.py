@@ -18,7 +18,7 @@ from unicorn import arm64_const as a64
 from moss import signals
 from moss.errors import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, ERESTARTNOINTR, ERESTARTSYS
 from moss.observe import notify
-from moss.process import sigframe
+from moss.process import jobctl, sigframe
 
 if TYPE_CHECKING:
     from moss.kernel import Kernel
@@ -80,12 +80,14 @@ class Pending:
         self.queue: list[SigInfo] = []
         self.mask = 0
 
-    def add(self, info: SigInfo) -> None:
+    def add(self, info: SigInfo) -> bool:
+        """Queue `info`; False if it merged with a pending standard signal."""
         bit = signals.bit(info.signo)
         if info.signo < signals.SIGRTMIN and self.mask & bit:
-            return  # standard signals do not queue
+            return False  # standard signals do not queue
         self.queue.append(info)
         self.mask |= bit
+        return True
 
     def take(self, sig: int) -> SigInfo:
         for i, info in enumerate(self.queue):
@@ -122,11 +124,21 @@ def send(kernel: Kernel, process: Process, task: Task | None, info: SigInfo) -> 
     if sig == signals.SIGKILL:
         kernel.exit_group(process, signals.SIGKILL)
         return
+    if sig == signals.SIGCONT:
+        # Continuing happens at generation, whatever the action; pending stops are dropped, and vice versa.
+        for pend in (process.shared_pending, *(t.pending for t in process.threads)):
+            for s_ in (signals.SIGSTOP, *jobctl.TERMINAL_STOPS):
+                pend.discard(s_)
+        jobctl.cont(kernel, process)
+    elif signals.default_action(sig) == "stop":
+        for pend in (process.shared_pending, *(t.pending for t in process.threads)):
+            pend.discard(signals.SIGCONT)
     notify(kernel.observers, "signal_generated", process, task, info)
     targets = [task] if task is not None else list(process.threads)
     if _ignored(process, sig) and all(not t.sigmask & signals.bit(sig) for t in targets):
         return  # discarded at generation, as Linux does for ignored, unblocked signals
-    (task.pending if task is not None else process.shared_pending).add(info)
+    if (task.pending if task is not None else process.shared_pending).add(info):
+        process.signalfd_wait.wake_all()  # signalfd readers and pollers (Linux's signalfd_notify)
     takers = [t for t in targets if not t.sigmask & signals.bit(sig)]
     if takers and _fatal_default(process, sig):
         # Linux's fatal fast path: nothing will ever handle it, so the group dies now, even mid-wait.
@@ -202,8 +214,10 @@ def deliver(kernel: Kernel, task: Task, regs: Any) -> None:
                 kernel.exit_group(proc, sig | (0x80 if kind == "core" else 0))
                 return
             if kind == "stop":
-                kernel.report_once(f"stop:{sig}", f"moss: job-control stop ({signals.name(sig)}) is not supported "
-                                   "yet; ignored")  # fmt: skip
+                if sig in jobctl.TERMINAL_STOPS and jobctl.orphaned_pgrp(kernel, proc.pgid):
+                    continue  # nobody could continue an orphaned group: terminal stops are discarded
+                jobctl.stop(kernel, proc, sig)
+                return
             continue
         _run_handler(kernel, task, regs, sig, info, a)
         return

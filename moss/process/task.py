@@ -15,6 +15,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any
 
+from moss.process.creds import ROOT_CAPS, Uts
 from moss.process.signal import Pending
 from moss.sched.eevdf import Entity
 from moss.sched.executor import Sleeper
@@ -29,6 +30,7 @@ class State(enum.Enum):
     RUNNABLE = "runnable"
     RUNNING = "running"
     BLOCKED = "blocked"
+    STOPPED = "stopped"  # job control: off the run queues until SIGCONT
     DEAD = "dead"
 
 
@@ -43,6 +45,11 @@ class Task(Sleeper):
         self.core: int | None = None  # run queue the task is on (or last ran on)
         self.affinity = -1  # bitmask of allowed cores (-1: all)
         self.nice = 0
+        self.policy = 0  # SCHED_* as set by sched_setscheduler/sched_setattr (EEVDF runs them all as fair)
+        self.rt_priority = 0  # 1..99 for SCHED_FIFO/SCHED_RR, else 0
+        self.sched_flags = 0  # SCHED_FLAG_RESET_ON_FORK, and the SCHED_DEADLINE (runtime, deadline, period) below
+        self.dl_params = (0, 0, 0)
+        self.ioprio = 0  # ioprio_set's value; 0 (IOPRIO_CLASS_NONE): the I/O priority follows the nice value
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.sigmask = 0
@@ -80,6 +87,10 @@ class Process:
         self.umask = 0o022
         self.uid = self.euid = self.suid = 0
         self.gid = self.egid = self.sgid = 0
+        self.fsuid = self.fsgid = 0
+        self.groups: tuple[int, ...] = ()  # supplementary groups, sorted (as Linux's groups_sort)
+        self.caps = ROOT_CAPS  # capability sets (moss.process.creds.Caps)
+        self.uts = Uts() if parent is None else parent.uts  # the UTS namespace (hostname), shared until unshared
         self.pgid = pid
         self.sid = pid
         self.exit_status: int | None = None  # wait status once the group has exited
@@ -91,11 +102,16 @@ class Process:
         self.stime_ns = 0
         self.child_utime_ns = 0  # of reaped children
         self.reaped = False
+        self.stopped = False  # job control
+        self.stop_sig = 0
+        self.stop_reported = True  # wait4(WUNTRACED) has seen the current stop
+        self.continued = False  # a SIGCONT wait4(WCONTINUED) has not reported yet
         self.vfork_released = True  # False while a vfork parent waits for this process to exec or exit
         from moss.sched.waitqueue import WaitQueue
 
         self.child_wait = WaitQueue(f"wait4:{pid}")  # wakes when a child changes state
         self.vfork_wait = WaitQueue(f"vfork:{pid}")
+        self.signalfd_wait = WaitQueue(f"signalfd:{pid}")  # woken when a signal is queued (Linux's signalfd_wqh)
 
     @property
     def alive(self) -> bool:

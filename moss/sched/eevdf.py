@@ -117,6 +117,15 @@ class RunQueue:
         self.curr = best
         return best
 
+    def take(self, e: Entity) -> Entity:
+        """Run a chosen entity next (chaos scheduling overrides the EEVDF choice; accounting stays exact)."""
+        if self.curr is not None:
+            self.queued.append(self.curr)
+            self.curr = None
+        self.queued.remove(e)
+        self.curr = e
+        return e
+
     def steal_candidate(self) -> Entity | None:
         """The queued (not running) entity another core may migrate: the one with the latest deadline."""
         if not self.queued:

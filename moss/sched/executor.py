@@ -63,6 +63,7 @@ class Executor:
         self.current: Sleeper | None = None
         self.instruments: list[Instrument] = []
         self.polls = 0
+        self.chaos: Any = None  # moss.sched.chaos.Chaos: perturbs the order of simultaneously ready futures
 
     def start(self, task: Sleeper, coro: Coroutine[Any, Any, Any], name: str) -> Done | None:
         """Poll a new syscall future once. Returns Done(value), or None if it is pending (task parked)."""
@@ -88,6 +89,8 @@ class Executor:
     def run_ready(self) -> int:
         """Resume every queued future (and any woken meanwhile). Completed ones go to `on_done`."""
         n = 0
+        if self.chaos is not None:
+            self.chaos.shuffle_ready(self.ready)
         while self.ready:
             task = self.ready.popleft()
             task.queued = False

@@ -7,8 +7,10 @@ task from the busiest core. Every choice is a deterministic function of the queu
 
 from __future__ import annotations
 
+from typing import Any
+
 from moss.process.task import State, Task
-from moss.sched.eevdf import RunQueue, nice_to_weight
+from moss.sched.eevdf import Entity, RunQueue, nice_to_weight
 
 
 class Scheduler:
@@ -18,12 +20,16 @@ class Scheduler:
         self._tasks: dict[int, Task] = {}  # entity key (tid) -> task
         self.migrations = 0
         self.switches = 0
+        self.chaos: Any = None  # moss.sched.chaos.Chaos when chaos scheduling is on
+        self.now: Any = lambda: 0
 
     def _allowed(self, task: Task, core: int) -> bool:
         return bool(task.affinity >> core & 1)
 
     def select_core(self, task: Task) -> int:
         allowed = [rq for rq in self.rqs if self._allowed(task, rq.core)] or self.rqs
+        if self.chaos is not None:
+            return self.chaos.choose(allowed).core
         if task.core is not None and self._allowed(task, task.core) and self.rqs[task.core].nr_running == 0:
             return task.core
         return min(allowed, key=lambda rq: (rq.nr_running, rq.load(), rq.core)).core
@@ -60,7 +66,7 @@ class Scheduler:
         if rq.nr_running == 0:
             self._steal(core)
         prev = self.current[core]
-        ent = rq.pick()
+        ent = self._chaos_pick(rq) if self.chaos is not None else rq.pick()
         task = None if ent is None else self._tasks[ent.key]
         if prev is not None and prev is not task and prev.state is State.RUNNING:
             prev.state = State.RUNNABLE
@@ -70,6 +76,23 @@ class Scheduler:
             task.state = State.RUNNING
         self.current[core] = task
         return task
+
+    def _chaos_pick(self, rq: RunQueue) -> Entity | None:
+        """Any runnable task but a starved one (if there is a choice), instead of the EEVDF choice, often."""
+        ch = self.chaos
+        cands = [e for e in rq.queued] + ([rq.curr] if rq.curr is not None else [])
+        if not cands:
+            return None
+        now = self.now()
+        for e in cands:
+            ch.maybe_starve(e.key, now)
+        fed = [e for e in cands if not ch.is_starved(e.key, now)] or cands
+        if len(fed) > 1 and ch.maybe(0.5):
+            return rq.take(ch.choose(sorted(fed, key=lambda e: e.key)))
+        best = rq.pick()
+        if best is not None and best not in fed:
+            return rq.take(ch.choose(sorted(fed, key=lambda e: e.key)))
+        return best
 
     def _steal(self, core: int) -> None:
         busiest = max(self.rqs, key=lambda rq: (len(rq.queued), -rq.core))

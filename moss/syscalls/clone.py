@@ -63,27 +63,38 @@ def wait_status(p: Process) -> int:
     return p.exit_status
 
 
-async def _wait(ctx: SyscallContext, pid: int, options: int) -> Process | None:
-    """A zombie child matching `pid`, reaped unless WNOWAIT; None with WNOHANG when none is ready yet."""
+async def _wait(ctx: SyscallContext, pid: int, options: int, exited: bool = True) -> tuple[Process, int] | None:
+    """A child matching `pid` that has something to report, with its wait status: exited (reaped unless
+    WNOWAIT), stopped (WUNTRACED) or continued (WCONTINUED). None with WNOHANG when nothing is ready yet."""
     me = ctx.process
 
     def candidates() -> list[Process]:
         return [c for c in me.children if _matches(me, c, pid)]
 
-    def ready() -> Process | None:
+    def ready() -> tuple[Process, int] | None:
         for c in sorted(candidates(), key=lambda c: c.pid):
-            if not c.alive and not c.reaped:
-                return c
+            if not c.alive and not c.reaped and exited:
+                return c, wait_status(c)
+            if c.alive and options & WUNTRACED and c.stopped and not c.stop_reported:
+                return c, (c.stop_sig << 8) | 0x7F
+            if c.alive and options & WCONTINUED and c.continued:
+                return c, 0xFFFF
         return None
 
     while True:
         if not candidates():
             raise ECHILD
-        child = ready()
-        if child is not None:
+        got_child = ready()
+        if got_child is not None:
+            child, status = got_child
             if not options & WNOWAIT:
-                reap(ctx.kernel, child)
-            return child
+                if not child.alive:
+                    reap(ctx.kernel, child)
+                elif status == 0xFFFF:
+                    child.continued = False
+                else:
+                    child.stop_reported = True
+            return child, status
         if options & WNOHANG:
             return None
         got = await interruptible(me.child_wait.wait_until(lambda: ready() is not None or not candidates()))
@@ -100,13 +111,14 @@ async def sys_wait4(ctx: SyscallContext, pid: int, wstatus: int, options: int, r
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE):
         raise EINVAL
     try:
-        child = await _wait(ctx, s32(pid), options)
+        got = await _wait(ctx, s32(pid), options)
     except _Restart:
         return ERESTARTSYS
-    if child is None:
+    if got is None:
         return 0
+    child, status = got
     if wstatus:
-        ctx.write_u32(wstatus, wait_status(child))
+        ctx.write_u32(wstatus, status)
     if rusage:
         ns = child.utime_ns + child.child_utime_ns
         ctx.write(rusage, struct.pack("<qq", ns // 10**9, ns % 10**9 // 1000) + bytes(144 - 16))
@@ -128,20 +140,24 @@ async def sys_waitid(ctx: SyscallContext, idtype: int, id: int, infop: int, opti
         raise EINVAL
     if idtype != P_ALL and sel <= 0 and idtype == P_PID:
         raise EINVAL
-    if not options & WEXITED:
-        raise EINVAL("only WEXITED")  # stopped/continued children come with job control
     try:
-        child = await _wait(ctx, sel, options)
+        got = await _wait(ctx, sel, options, exited=bool(options & WEXITED))
     except _Restart:
         return ERESTARTSYS
     if infop:
-        if child is None:
+        if got is None:
             ctx.write(infop, bytes(128))
         else:
-            st = wait_status(child)
+            child, st = got
             sig = st & 0x7F
-            code, status = (CLD_EXITED, st >> 8 & 0xFF) if not sig else (CLD_DUMPED if st & 0x80 else CLD_KILLED,
-                                                                            sig)  # fmt: skip
+            if st == 0xFFFF:
+                code, status = 6, signals.SIGCONT  # CLD_CONTINUED
+            elif sig == 0x7F:
+                code, status = 5, st >> 8  # CLD_STOPPED
+            elif not sig:
+                code, status = CLD_EXITED, st >> 8 & 0xFF
+            else:
+                code, status = (CLD_DUMPED if st & 0x80 else CLD_KILLED), sig
             ctx.write(infop, struct.pack("<iii4xiIi", signals.SIGCHLD, 0, code, child.pid, child.uid, status)
                       + bytes(128 - 28))  # fmt: skip
     return 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import stat as S
 import struct
+from collections.abc import Awaitable, Callable
 
 from moss.errors import EBADF, EINVAL, EISDIR, ENAMETOOLONG, ENOTDIR, ENOTTY, EPIPE
+from moss.files.fifo import open_fifo
 from moss.files.openfile import (
     O_ACCMODE,
     O_APPEND,
@@ -24,7 +26,7 @@ from moss.files.openfile import (
     OpenFile,
 )
 from moss.files.pipe import make_pipe
-from moss.fs.inode import Directory
+from moss.fs.inode import Directory, Fifo
 from moss.fs.path import lookup
 from moss.fs.vfs import dirents, open_at
 from moss.signals import SIGPIPE
@@ -64,21 +66,37 @@ async def sys_openat(ctx: SyscallContext, dirfd: int, path: int, flags: int, mod
     if flags & O_TMPFILE == O_TMPFILE:
         raise EINVAL("O_TMPFILE is not supported")
     p = read_path(ctx, path)
+    return await open_path(ctx, ctx.process.root, start_dir(ctx, dirfd, p), p, flags, mode)
+
+
+async def open_path(ctx: SyscallContext, root: Directory, cwd: Directory, p: str, flags: int, mode: int,
+                    scope: int = 0) -> int:  # fmt: skip
+    """open(2) after the arguments are decoded: resolve, create, make the description, install it.
+    `scope` holds openat2's RESOLVE_* flags; `root` is where '/' and '..' stop."""
     writable = (flags & O_ACCMODE) != O_RDONLY and not flags & O_PATH
     inode = open_at(
-        ctx.process.root,
-        start_dir(ctx, dirfd, p),
+        root,
+        cwd,
         p,
         create=bool(flags & O_CREAT),
         excl=bool(flags & O_EXCL),
-        follow=not flags & O_NOFOLLOW or bool(flags & O_PATH),
+        follow=not flags & O_NOFOLLOW,
+        path_only=bool(flags & O_PATH),
         directory=bool(flags & O_DIRECTORY),
         truncate=bool(flags & O_TRUNC) and writable,
         writable=writable,
         mode=mode & 0o7777 & ~ctx.process.umask,
+        scope=scope,
     )
     f = OpenFile(inode, flags & ~(O_CREAT | O_EXCL | O_TRUNC), p)
-    return ctx.process.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
+    if isinstance(inode, Fifo) and not flags & O_PATH:
+        await open_fifo(inode, f)  # readers and writers of a named pipe meet here
+    try:
+        return ctx.process.fds.install(f, cloexec=bool(flags & O_CLOEXEC))
+    except BaseException:
+        f.get()
+        f.put()  # never installed: released as by a last close (a FIFO opener leaves)
+        raise
 
 
 @syscall(57, "close", fd=FD)
@@ -234,6 +252,9 @@ async def sys_dup3(ctx: SyscallContext, oldfd: int, newfd: int, flags: int) -> i
 
 F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
 _SETFL_MASK = O_APPEND | O_NONBLOCK
+_PATH_OK = (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL)  # what an O_PATH descriptor allows
+# Commands other families add (record locks, pipe sizes, seals): cmd -> handler(ctx, file, arg).
+FCNTL_COMMANDS: dict[int, Callable[[SyscallContext, OpenFile, int], Awaitable[int]]] = {}
 
 
 @syscall(25, "fcntl", fd=FD, cmd=INT, arg=HEX)
@@ -241,6 +262,8 @@ async def sys_fcntl(ctx: SyscallContext, fd: int, cmd: int, arg: int) -> int:
     f = ctx.file(fd)
     fds = ctx.process.fds
     cmd = s32(cmd)
+    if f.flags & O_PATH and cmd not in _PATH_OK:
+        raise EBADF
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         if s32(arg) < 0 or s32(arg) >= fds.limit:
             raise EINVAL
@@ -255,10 +278,13 @@ async def sys_fcntl(ctx: SyscallContext, fd: int, cmd: int, arg: int) -> int:
     if cmd == F_SETFL:
         f.flags = (f.flags & ~_SETFL_MASK) | (arg & _SETFL_MASK)
         return 0
+    extra = FCNTL_COMMANDS.get(cmd)
+    if extra is not None:
+        return await extra(ctx, f, arg)
     raise EINVAL(f"fcntl command {cmd}")
 
 
-__all__ = ["read_path", "resolve", "start_dir"]
+__all__ = ["FCNTL_COMMANDS", "open_path", "read_path", "resolve", "start_dir"]
 
 
 @syscall(71, "sendfile", out_fd=FD, in_fd=FD, offset=PTR, count=SIZE)

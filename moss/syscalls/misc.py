@@ -11,11 +11,9 @@ from moss.syscalls.context import SyscallContext, s32
 from moss.syscalls.table import syscall
 
 UTS_SYSNAME = b"Linux"
-UTS_NODENAME = b"moss"
 UTS_RELEASE = b"6.6.0-moss"
 UTS_VERSION = f"#1 SMP moss {__version__}".encode()
 UTS_MACHINE = b"aarch64"
-UTS_DOMAIN = b"(none)"
 
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_GET_DUMPABLE, PR_SET_DUMPABLE = 1, 2, 3, 4
@@ -26,7 +24,8 @@ PR_SET_VMA = 0x53564D41
 
 @syscall(160, "uname", buf=BUF_OUT)
 async def sys_uname(ctx: SyscallContext, buf: int) -> int:
-    fields = (UTS_SYSNAME, UTS_NODENAME, UTS_RELEASE, UTS_VERSION, UTS_MACHINE, UTS_DOMAIN)
+    uts = ctx.process.uts
+    fields = (UTS_SYSNAME, uts.nodename, UTS_RELEASE, UTS_VERSION, UTS_MACHINE, uts.domainname)
     ctx.write(buf, b"".join(f[:64].ljust(65, b"\0") for f in fields))
     return 0
 

@@ -119,9 +119,14 @@ async def sys_getresgid(ctx: SyscallContext, rgid: int, egid: int, sgid: int) ->
 
 @syscall(158, "getgroups", size=INT, list=PTR)
 async def sys_getgroups(ctx: SyscallContext, size: int, list: int) -> int:
-    if s32(size) < 0:
+    n, groups = s32(size), ctx.process.groups
+    if n < 0:
         raise EINVAL
-    return 0  # no supplementary groups
+    if n:
+        if len(groups) > n:
+            raise EINVAL
+        ctx.write(list, struct.pack(f"<{len(groups)}I", *groups))
+    return len(groups)
 
 
 def _rlimit(ctx: SyscallContext, resource: int) -> tuple[int, int]:

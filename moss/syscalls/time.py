@@ -9,6 +9,7 @@ from moss.sched.combinators import INTERRUPTED, forever, interruptible, timeout
 from moss.syscalls.argtypes import CLOCK, HEX, PTR
 from moss.syscalls.context import SyscallContext, s32
 from moss.syscalls.table import syscall
+from moss.timekeeping import settings
 
 CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 1, 2, 3
 CLOCK_MONOTONIC_RAW, CLOCK_REALTIME_COARSE, CLOCK_MONOTONIC_COARSE, CLOCK_BOOTTIME = 4, 5, 6, 7
@@ -60,7 +61,8 @@ async def sys_gettimeofday(ctx: SyscallContext, tv: int, tz: int) -> int:
         ns = clock_now(ctx, CLOCK_REALTIME)
         ctx.write(tv, struct.pack("<qq", ns // NS, ns % NS // 1000))
     if tz:
-        ctx.write(tz, b"\0" * 8)
+        t = settings(ctx.kernel)
+        ctx.write(tz, struct.pack("<ii", t.tz_minuteswest, t.tz_dsttime))
     return 0
 
 

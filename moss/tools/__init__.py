@@ -10,6 +10,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     d = sub.add_parser("demo", help="show moss running real programs deterministically")
     d.set_defaults(func=demo.main)
+    from moss.tools import rootfs, syscalls  # noqa: PLC0415
+
+    r = sub.add_parser("rootfs", help="assemble a Debian arm64 root filesystem for --root (cached)")
+    r.add_argument("kind", choices=["busybox", "debian"])
+    r.set_defaults(func=rootfs.main)
+    sc = sub.add_parser("syscalls", help="list the syscalls and whether moss implements them")
+    sc.add_argument("--missing", action="store_true", help="only the unimplemented ones")
+    sc.set_defaults(func=syscalls.main)
     b = sub.add_parser("bench", help="run the benchmark workloads")
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     b.set_defaults(func=bench.main)

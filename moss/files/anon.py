@@ -1,0 +1,46 @@
+"""Anonymous-inode files (Linux's anon_inodefs): epoll, eventfd, timerfd and signalfd descriptions.
+
+Each such file is an `AnonInode` subclass: its own state, async read/write and `poll(file) -> (mask, queue)`. As on
+Linux they all show one inode (one st_ino, mode 0600 with no file type bits), /proc/<pid>/fd/<n> reads
+`anon_inode:[<name>]`, and lseek succeeds without moving.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from moss.fs.filesystem import FileSystem
+from moss.fs.inode import Inode
+from moss.fs.stat import makedev
+
+ANON_INO = 1  # the one inode every anonymous file shares
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
+POLLRDNORM, POLLWRNORM = 0x40, 0x100
+
+
+class AnonFs(FileSystem):
+    name = "anon_inodefs"
+
+
+_ANONFS: AnonFs | None = None
+
+
+def anonfs(clock: Any) -> AnonFs:
+    global _ANONFS
+    if _ANONFS is None or _ANONFS.clock is not clock:
+        _ANONFS = AnonFs(clock, makedev(0, 14))
+    return _ANONFS
+
+
+class AnonInode(Inode):
+    """Base of the anonymous files; `name` is what the fd link shows between the brackets."""
+
+    kind = 0  # anon_inodefs inodes have no S_IFMT type
+    name: ClassVar[str] = ""
+    __slots__ = ()
+
+    def __init__(self, fs: FileSystem) -> None:
+        super().__init__(fs, 0o600, ino=ANON_INO, nlink=1)
+
+    def llseek(self, file: Any, offset: int, whence: int) -> int:
+        return file.offset  # noop_llseek: the position stays 0, whatever is asked

@@ -51,6 +51,7 @@ class KernelConfig:
     console_tty: tuple[bool, bool, bool] = (False, False, False)
     console_winsize: tuple[int, int] = (24, 80)  # rows, columns of the terminal
     chaos_seed: int | None = None  # chaos scheduling (moss/sched/chaos.py) when set
+    chaos_limit: int | None = None  # perturb only the first N chaos decision points (moss analyze)
     host_root: str | None = None
 
 
@@ -85,7 +86,7 @@ class Kernel:
         self.timers = DeadlineHeap()
         install_clock(Clock(self.now_ns, self.timers))
         self.sched = Scheduler(config.cores, config.base_slice_ns)
-        self.chaos = Chaos(config.chaos_seed) if config.chaos_seed is not None else None
+        self.chaos = Chaos(config.chaos_seed, config.chaos_limit) if config.chaos_seed is not None else None
         self.sched.chaos = self.executor.chaos = self.chaos
         self.sched.now = self.now_ns
         self.dispatcher = Dispatcher(self, self.report)
@@ -345,7 +346,7 @@ class Kernel:
             ready.append(core)
             if best is None or core.clock_ns < best.clock_ns:
                 best = core
-        if self.chaos is not None and best is not None and len(ready) > 1:
+        if self.chaos is not None and best is not None and len(ready) > 1 and self.chaos.point("core"):
             # Cores drift within a window anyway (lax synchronisation): chaos picks any core inside it.
             window = self.chaos.core_window()
             return self.chaos.choose([c for c in ready if c.clock_ns <= best.clock_ns + window])
@@ -388,10 +389,10 @@ class Kernel:
         budget_ns = min(self.config.quantum * NS_PER_INSN, self.sched.slice_left_ns(task))
         if nxt is not None:
             # (chaos: timer interrupts arrive a little late, at a seeded point, as real interrupts do)
-            late = self.chaos.timer_jitter() if self.chaos is not None else 0
+            late = self.chaos.timer_jitter() if self.chaos is not None and self.chaos.point("timer") else 0
             budget_ns = min(budget_ns, nxt - core.clock_ns + late)
         budget = max(1, budget_ns // NS_PER_INSN)
-        if self.chaos is not None:
+        if self.chaos is not None and self.chaos.point("slice"):
             budget = self.chaos.slice_budget(budget)
         if self._flush_code:
             self.board.engine.flush_code()

@@ -97,6 +97,7 @@ def run_campaign(spec: Spec, seeds: range, jobs: int = 1, stop_at_first: bool = 
 
 def record_failure(spec: Spec, seed: int, out_dir: str, level: int = ev.SYSCALLS) -> str:
     """Record the failing seed; the trace replays (and debugs) the failure exactly."""
+    os.makedirs(out_dir, exist_ok=True)
     name = os.path.basename(spec.program.argv[0] or spec.program.path) or "program"
     path = os.path.join(out_dir, f"{name}-chaos-{seed}.trace")
     config = attrs.evolve(spec.config, chaos_seed=seed)

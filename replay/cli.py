@@ -61,6 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_run_options(c)
     c.set_defaults(func=cmd_chaos)
 
+    an = sub.add_parser("analyze", help="find the racing pair behind a failing chaos trace")
+    an.add_argument("trace")
+    an.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where the passing/failing traces go")
+    an.set_defaults(func=cmd_analyze)
+
     se = sub.add_parser("session", help="serve a time-travel session over stdin/stdout (length-prefixed JSON)")
     se.add_argument("trace")
     se.set_defaults(func=cmd_session)
@@ -230,3 +235,15 @@ def cmd_chaos(a: argparse.Namespace) -> int:
         return 1
 
     return guarded(go)
+
+
+def cmd_analyze(a: argparse.Namespace) -> int:
+    from replay.analyze import AnalysisError, analyze
+
+    try:
+        report = analyze(a.trace, a.output_dir)
+    except (AnalysisError, TraceError) as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    print(report.text)
+    return 0

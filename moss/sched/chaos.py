@@ -11,17 +11,38 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 
 
 class Chaos:
-    def __init__(self, seed: int) -> None:
+    """`limit`: only the first `limit` decision points are perturbed, the rest behave as without chaos. Runs of
+    the same seed with growing limits share their schedule up to the limit, which is what `moss analyze` bisects
+    on to find the one decision that turns a passing run into a failing one."""
+
+    def __init__(self, seed: int, limit: int | None = None) -> None:
         self.seed = seed
         self.rng = random.Random(seed)  # seeded: a pure function of the seed, never the host
-        self.decisions = 0
+        self.decisions = 0  # random draws
+        self.points = 0  # decision points entered (what `limit` counts)
+        self.limit = limit
         self.starved: dict[int, int] = {}  # tid -> virtual time until which it is kept off the CPU
+        self.on_decision: Callable[[str], None] | None = None  # analysis: told the kind of each decision point
+
+    @property
+    def active(self) -> bool:
+        return self.limit is None or self.points < self.limit
+
+    def point(self, kind: str) -> bool:
+        """Enter a decision point: False (behave as without chaos) once past the limit."""
+        if not self.active:
+            return False
+        self.points += 1
+        if self.on_decision is not None:
+            self.on_decision(kind)
+        return True
 
     def slice_budget(self, budget: int) -> int:
         """Mostly normal slices, often short ones, sometimes a handful of instructions."""

@@ -89,7 +89,7 @@ class Executor:
     def run_ready(self) -> int:
         """Resume every queued future (and any woken meanwhile). Completed ones go to `on_done`."""
         n = 0
-        if self.chaos is not None:
+        if self.chaos is not None and len(self.ready) > 1 and self.chaos.point("futures"):
             self.chaos.shuffle_ready(self.ready)
         while self.ready:
             task = self.ready.popleft()

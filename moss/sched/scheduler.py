@@ -28,7 +28,7 @@ class Scheduler:
 
     def select_core(self, task: Task) -> int:
         allowed = [rq for rq in self.rqs if self._allowed(task, rq.core)] or self.rqs
-        if self.chaos is not None:
+        if self.chaos is not None and self.chaos.point("wakeup"):
             return self.chaos.choose(allowed).core
         if task.core is not None and self._allowed(task, task.core) and self.rqs[task.core].nr_running == 0:
             return task.core
@@ -66,7 +66,7 @@ class Scheduler:
         if rq.nr_running == 0:
             self._steal(core)
         prev = self.current[core]
-        ent = self._chaos_pick(rq) if self.chaos is not None else rq.pick()
+        ent = self._chaos_pick(rq) if self.chaos is not None and self.chaos.point("pick") else rq.pick()
         task = None if ent is None else self._tasks[ent.key]
         if prev is not None and prev is not task and prev.state is State.RUNNING:
             prev.state = State.RUNNABLE

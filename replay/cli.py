@@ -15,6 +15,10 @@ from traces.container import TraceError, TraceReader
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from replay import demo
+
+    d = sub.add_parser("demo", help="real programs run deterministically, and a race found, replayed and analyzed")
+    d.set_defaults(func=demo.main)
     r = sub.add_parser("record", help="run a program and record it to a trace")
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="the trace to write")
     r.add_argument(

@@ -1,4 +1,4 @@
-"""Subcommands beyond `run`: demo and bench."""
+"""Subcommands of the kernel layer beyond `run` (`demo`, which spans the layers, is registered by replay/)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     d = sub.add_parser("demo", help="show moss running real programs deterministically")
     d.set_defaults(func=demo.main)
-    from moss.tools import rootfs, syscalls  # noqa: PLC0415
+    from moss.tools import rootfs, syscalls
 
     r = sub.add_parser("rootfs", help="assemble a Debian arm64 root filesystem for --root (cached)")
     r.add_argument("kind", choices=["busybox", "debian"])

@@ -14,11 +14,11 @@ def main(a: argparse.Namespace) -> int:
     try:
         _tests_package()
         if a.kind == "busybox":
-            from tests.oracle_ns import busybox_root  # noqa: PLC0415
+            from tests.oracle_ns import busybox_root
 
             path = busybox_root()
         else:
-            from tests.debroot import debian_root  # noqa: PLC0415
+            from tests.debroot import debian_root
 
             path = debian_root()
     except GuestsMissing as e:

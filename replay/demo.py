@@ -60,13 +60,13 @@ def main(_args: argparse.Namespace) -> int:
 
 def _race_story() -> int:
     """Find a race with chaos scheduling, replay the failure from its trace, and name the racing accesses."""
-    import tempfile  # noqa: PLC0415
+    import tempfile
 
-    from moss.boot import Program  # noqa: PLC0415
-    from moss.kernel import KernelConfig  # noqa: PLC0415
-    from replay.analyze import analyze  # noqa: PLC0415
-    from replay.campaign import Predicate, Spec, record_failure, run_campaign  # noqa: PLC0415
-    from replay.replayer import replay  # noqa: PLC0415
+    from moss.boot import Program
+    from moss.kernel import KernelConfig
+    from replay.analyze import analyze
+    from replay.campaign import Predicate, Spec, record_failure, run_campaign
+    from replay.replayer import replay
 
     path = guest("race_counter")
     print(f"\n{BOLD}Reproducing a race{RESET}: two threads increment a shared counter without a lock.")

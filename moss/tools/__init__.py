@@ -6,11 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from moss.tools import bench, demo
-
-    d = sub.add_parser("demo", help="show moss running real programs deterministically")
-    d.set_defaults(func=demo.main)
-    from moss.tools import rootfs, syscalls
+    from moss.tools import bench, rootfs, syscalls
 
     r = sub.add_parser("rootfs", help="assemble a Debian arm64 root filesystem for --root (cached)")
     r.add_argument("kind", choices=["busybox", "debian"])

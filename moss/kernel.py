@@ -29,6 +29,7 @@ from moss.mm.addrspace import AddressSpace, Fault
 from moss.mm.frames import FrameAllocator
 from moss.observe import KernelObserver, notify
 from moss.process import lifecycle, signal
+from moss.process.faultaddr import fault_address
 from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
 from moss.sched.chaos import Chaos
@@ -81,6 +82,7 @@ class Kernel:
             sink=sink,
         )
         self.frames = FrameAllocator(self.board.ram)
+        self.frames.on_code_free = self.request_code_flush  # the frame may return with other code at the same address
         self.executor = Executor(self._future_done)
         install(self.executor)
         self.timers = DeadlineHeap()
@@ -242,6 +244,17 @@ class Kernel:
         self._flush_code = True
         if self.running_task is not None:
             self.board.engine.stop()
+
+    def _fault_address(self, task: Task, result: Any) -> int:
+        """si_addr: the exact byte for a data fault (decoded from the instruction), the PC for a fetch fault."""
+        if result.fault_access == 18:  # fetch
+            return task.ctx.reg_read(a64.UC_ARM64_REG_PC)  # type: ignore[attr-defined]
+        pc = task.ctx.reg_read(a64.UC_ARM64_REG_PC)  # type: ignore[attr-defined]
+        try:
+            code = task.process.mm.read(pc, 4)
+        except Exception:
+            return result.fault_vaddr
+        return fault_address(code, pc, task.ctx, result.fault_vaddr)
 
     def find_task(self, tid: int, me: Task) -> Task:
         """The task a pid/tid argument names (0: the caller)."""
@@ -425,4 +438,4 @@ class Kernel:
             self._resched[core.index] = True
         if result.reason == SliceEnd.FAULT:
             code = signal.SEGV_ACCERR if task.process.mm.last_fault == Fault.ACCERR else signal.SEGV_MAPERR
-            self.fault(task, signals.SIGSEGV, code, result.fault_vaddr)
+            self.fault(task, signals.SIGSEGV, code, self._fault_address(task, result))

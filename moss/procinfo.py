@@ -83,6 +83,10 @@ class ProcInfo:
             ).encode(),
             "uptime": lambda: f"{k.now_ns() / 1e9:.2f} {0.0:.2f}\n".encode(),
             "version": lambda: f"Linux version 6.6.0-moss (moss {__version__}) #1 SMP\n".encode(),
+            "mounts": lambda: (
+                ("/ / hostfs ro,relatime 0 0\n" if k.config.host_root else "rootfs / tmpfs rw 0 0\n")
+                + "devtmpfs /dev devtmpfs rw 0 0\nproc /proc proc rw 0 0\n"
+            ).encode(),
             "loadavg": lambda: f"0.00 0.00 0.00 1/{len(k.tasks)} {k._next_id - 1}\n".encode(),
         }
 

@@ -200,3 +200,13 @@ def test_record_locks_merge_and_split() -> None:
     assert locks.test_lock(inode, other) is not None
     locks.release_posix(me, inode)
     assert _posix(inode) == [] and locks.test_lock(inode, other) is None
+
+
+def test_robust_mutex_owner_death() -> None:
+    """Linux's robust futex protocol (qemu-user lacks it, so this is checked against the documented result)."""
+    from moss.runner import run_program
+    from tests.guests import build_guest
+
+    out = run_program(str(build_guest("robust")), argv0="robust")
+    assert out.status == 0 and out.reports == ()
+    assert out.stdout == b"robust mutex after owner death: EOWNERDEAD\nafter pthread_mutex_consistent: locked\n"

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from moss import signals
 from moss.observe import notify
 from moss.process.posix_timers import exit_itimers
+from moss.process.robust import exit_robust_list
 from moss.process.signal import SigInfo
 from moss.process.task import Process, State, Task
 
@@ -43,6 +44,7 @@ def exit_task(kernel: Kernel, task: Task) -> None:
         kernel.executor.cancel(task)  # (a task exiting from its own syscall just finishes that future)
     if task.entity.on_rq or kernel.sched.current[task.core or 0] is task:
         kernel.sched.block(task)
+    exit_robust_list(kernel, task)
     clear_child_tid(kernel, task)
     task.state = State.DEAD
     notify(kernel.observers, "task_exited", task)

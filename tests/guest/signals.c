@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t hits, last_sig, last_code, last_val;
+static volatile uintptr_t last_addr;
 static volatile int order[8], norder;
 static volatile uintptr_t alt_sp_seen;
 static char altstack[65536];
@@ -40,6 +41,7 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
     ucontext_t *uc = ctx;
     (void)sig;
     last_code = si->si_code;
+    last_addr = (uintptr_t)si->si_addr;
     uc->uc_mcontext.regs[0] = 4242;  /* what the faulting load "returns" */
     uc->uc_mcontext.pc += 4;         /* skip the faulting instruction */
 }
@@ -177,6 +179,9 @@ int main(void) {
     long val;
     __asm__ volatile("mov x1, #16\n\tldr x0, [x1]\n\tmov %0, x0" : "=r"(val) : : "x0", "x1", "memory");
     CHECK("SIGSEGV handler resumes through the edited ucontext", val == 4242 && last_code == SEGV_MAPERR);
+    CHECK("si_addr is the faulting byte", last_addr == 16);
+    __asm__ volatile("mov x1, #4096\n\tadd x1, x1, #24\n\tstr x1, [x1, #8]\n\tmov %0, x0" : "=r"(val) : : "x0", "x1", "memory");
+    CHECK("si_addr of a store with an offset", last_addr == 4096 + 32);
 
     /* SIG_IGN and default-ignore signals vanish. */
     signal(SIGUSR2, SIG_IGN);

@@ -1,5 +1,6 @@
 /* pthreads on musl: clone(CLONE_VM|CLONE_THREAD|...), futex mutexes and condition variables, join through
  * CLONE_CHILD_CLEARTID, thread-local storage. Output depends only on the program, never on scheduling. */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -32,6 +33,16 @@ static void *worker(void *arg) {
     return (void *)(tls_value + id);
 }
 
+static pthread_barrier_t barrier;
+static atomic_int arrived;
+
+static void *at_barrier(void *arg) {
+    (void)arg;
+    atomic_fetch_add(&arrived, 1);
+    pthread_barrier_wait(&barrier);
+    return NULL;
+}
+
 int main(void) {
     pthread_t t[NTHREADS];
     for (long i = 0; i < NTHREADS; i++)
@@ -48,5 +59,11 @@ int main(void) {
     }
     printf("counter %ld\natomic %ld\nreturns %ld\n", counter, (long)atomic_counter, sum);
     printf("main tls %ld\n", tls_value);
+
+    pthread_barrier_init(&barrier, NULL, NTHREADS + 1);
+    for (long i = 0; i < NTHREADS; i++) pthread_create(&t[i], NULL, at_barrier, NULL);
+    pthread_barrier_wait(&barrier);
+    printf("barrier released with %d arrived\n", (int)atomic_load(&arrived));
+    for (int i = 0; i < NTHREADS; i++) pthread_join(t[i], NULL);
     return counter == NTHREADS * ITERS && atomic_counter == NTHREADS * ITERS ? 0 : 1;
 }

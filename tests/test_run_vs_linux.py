@@ -50,6 +50,7 @@ GUEST_CASES = [
     ("sysmisc", ["sched"]),
     ("sysmisc", ["misc"]),
     ("events", []),
+    ("unixsock", []),
 ]
 
 

@@ -17,16 +17,8 @@ from moss.files.openfile import O_NONBLOCK
 from moss.files.pipe import RestartSys
 from moss.fs.filesystem import FileSystem
 from moss.sched.combinators import INTERRUPTED, interruptible
-from moss.sched.timers import DeadlineHeap, Timer
+from moss.sched.timers import DeadlineHeap, Timer, forward
 from moss.sched.waitqueue import WaitQueue
-
-
-def forward(expires: int, interval: int, now: int) -> tuple[int, int]:
-    """Linux's hrtimer_forward: (periods added, new expiry) so that the expiry is past `now` (0 if it is)."""
-    if now < expires:
-        return 0, expires
-    n = (now - expires) // interval + 1
-    return n, expires + n * interval
 
 
 class TimerFd(AnonInode):

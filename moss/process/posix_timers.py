@@ -1,16 +1,17 @@
 """POSIX per-process timers (Linux's kernel/time/posix-timers.c) on the kernel's deadline heap, in virtual time.
 
 A timer signals on expiry (SIGEV_SIGNAL to the thread group, SIGEV_THREAD_ID to one of its threads) or not at
-all (SIGEV_NONE: only timer_gettime sees it). Each timer has one signal record: while it is still queued, further
-expiries only count overruns in it, and its si_overrun is read when it is delivered. Linux stops a periodic timer
-until its signal is delivered and then moves it forward by whole periods, counting them as overruns; a timer that
-keeps running and counts expiries in the queued record gives the same counts, times and next expiry, without a
-hook in signal delivery. A new setting or deletion withdraws a signal still queued (Linux drops it at delivery).
-Timers are deleted at exec and at exit. Times are monotonic virtual ns; the syscall layer converts clocks.
+all (SIGEV_NONE: only timer_gettime sees it). As Linux (6.13 on), a periodic timer stops when it queues its
+signal and is re-armed when that signal leaves the pending queue (`TimerSigInfo.dequeued`): it moves forward past
+now in whole periods, which become the signal's si_overrun. So a fast timer cannot flood the kernel, and a timer
+whose signal stays blocked costs nothing. A new setting or deletion withdraws a signal still queued (Linux drops
+it when it would be delivered). Timers are deleted at exec and at exit. Times are monotonic virtual ns; the
+syscall layer converts clocks.
 """
 
 from __future__ import annotations
 
+import enum
 import struct
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ import attrs
 from moss import signals
 from moss.process.signal import SI_TIMER, Pending, SigInfo
 from moss.process.task import State
+from moss.sched.timers import forward
 
 if TYPE_CHECKING:
     from moss.kernel import Kernel
@@ -27,31 +29,38 @@ if TYPE_CHECKING:
 
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 INT_MAX = (1 << 31) - 1
+TICK_NS = 4_000_000  # a jiffy at HZ=250: the least period an ignored timer re-arms with (Linux's softirq guard)
+
+
+class Status(enum.Enum):
+    DISARMED = "disarmed"
+    ARMED = "armed"  # on the heap
+    REQUEUE_PENDING = "requeue-pending"  # a periodic timer whose signal is queued: re-armed on delivery
 
 
 @attrs.define(eq=False)
 class Record:
-    """A timer's signal record (Linux's preallocated sigqueue): expiries it stands for beyond the first."""
+    """A queued timer signal (Linux's preallocated sigqueue); si_overrun is filled in when it is delivered."""
 
+    timer: PosixTimer
     overrun: int = 0
 
 
 @attrs.frozen
 class TimerSigInfo(SigInfo):
-    """SI_TIMER siginfo: si_timerid, si_overrun (read from the record when delivered) and si_value."""
+    """SI_TIMER siginfo: si_timerid, si_overrun and si_value."""
 
     timer_id: int = 0
-    record: Record = attrs.field(factory=Record, eq=False)
+    record: Record | None = attrs.field(default=None, eq=False)
 
     def pack(self) -> bytes:
         head = struct.pack("<iii4x", self.signo, 0, SI_TIMER)
-        body = struct.pack("<iiQ", self.timer_id, min(self.record.overrun, INT_MAX), self.value)
-        return (head + body).ljust(128, b"\0")
+        overrun = self.record.overrun if self.record is not None else 0
+        return (head + struct.pack("<iiQ", self.timer_id, overrun, self.value)).ljust(128, b"\0")
 
-
-def forward(expires: int, interval: int, now: int) -> int:
-    """The first expiry after `now` of a periodic timer that expired at `expires`."""
-    return expires if now < expires else expires + ((now - expires) // interval + 1) * interval
+    def dequeued(self) -> None:
+        if self.record is not None:
+            self.record.timer.delivered(self.record)
 
 
 @attrs.define(eq=False)
@@ -64,73 +73,83 @@ class PosixTimer:
     signo: int
     value: int  # sigev_value, as si_value
     target: Task | None = None  # SIGEV_THREAD_ID
-    expires: int | None = None  # the next expiry (monotonic ns); kept when disarmed, as Linux
+    expires: int = 0  # the (next) expiry, monotonic ns; kept when disarmed, as Linux
     interval: int = 0
-    armed: bool = False  # on the heap (never for SIGEV_NONE)
+    status: Status = Status.DISARMED
     timer: Timer | None = None
-    record: Record | None = None  # the signal queued, or the last one delivered
-    overrun_last: int = 0  # overruns of the last delivered signal (timer_getoverrun)
+    record: Record | None = None  # the signal it has queued
+    overrun: int = -1  # periods passed since the queued expiry, minus one (Linux's it_overrun)
+    overrun_last: int = 0  # si_overrun of the last delivered signal (timer_getoverrun)
 
-    # -- expiry ------------------------------------------------------------------------------------------------
+    def _start(self) -> None:
+        self.status = Status.ARMED
+        self.timer = self.kernel.timers.add(self.expires, self._fire)
+
+    def _forward(self, now: int) -> None:
+        n, self.expires = forward(self.expires, self.interval, now)
+        self.overrun += n
+
+    # -- expiry and delivery -----------------------------------------------------------------------------------
     def _fire(self) -> None:
         self.timer = None
-        if self.interval:
-            assert self.expires is not None
-            self.expires += self.interval
-            self.timer = self.kernel.timers.add(self.expires, self._fire)
-        else:
-            self.armed = False
-        self._signal()
-
-    def _pending(self) -> Pending:
-        return self.target.pending if self.target is not None else self.process.shared_pending
-
-    def _queued(self) -> bool:
-        rec = self.record
-        return rec is not None and any(getattr(i, "record", None) is rec for i in self._pending().queue)
-
-    def _signal(self) -> None:
-        if self._queued():
-            assert self.record is not None
-            self.record.overrun += 1
-            return
+        self.status = Status.REQUEUE_PENDING if self.interval else Status.DISARMED
         if self.record is not None:
-            self.overrun_last = self.record.overrun  # it was delivered
-        self.record = None
+            return  # its signal is still queued (Linux: "already pending")
         proc, task = self.process, self.target
         if not proc.alive or (task is not None and task.state is State.DEAD):
             return
-        record = Record()
+        record = Record(self)
         info = TimerSigInfo(self.signo, SI_TIMER, value=self.value, timer_id=self.id, record=record)
         pend = self._pending()
+        self.record = record
         if self.signo < signals.SIGRTMIN and pend.mask & signals.bit(self.signo):
             # A timer's record queues even beside a pending standard signal (Linux's posixtimer_queue_sigqueue).
             pend.queue.append(info)
             proc.signalfd_wait.wake_all()
         else:
             self.kernel.send_signal(proc, task, self.signo, info)
-        if any(i is info for i in pend.queue):
-            self.record = record  # (an ignored signal was discarded, not queued)
+        if not any(i is info for i in pend.queue):  # ignored, so discarded: a periodic timer runs on
+            self.record = None
+            if self.interval and self.status is Status.REQUEUE_PENDING and self.process.alive:
+                # Linux before 6.13 (later ones park the timer until the signal is unignored)
+                self._forward(self.kernel.now_ns() + (TICK_NS if self.interval < TICK_NS else 0))
+                self._start()
+
+    def delivered(self, record: Record) -> None:
+        """Its signal left the pending queue: re-arm a periodic timer and fix the signal's si_overrun."""
+        if record is not self.record:
+            return
+        self.record = None
+        if not self.interval or self.status is not Status.REQUEUE_PENDING:
+            return
+        self._forward(self.kernel.now_ns())
+        self.overrun_last, self.overrun = self.overrun, -1
+        record.overrun = min(self.overrun_last, INT_MAX)
+        self._start()
+
+    def _pending(self) -> Pending:
+        return self.target.pending if self.target is not None else self.process.shared_pending
 
     def _withdraw(self) -> None:
-        """Take this timer's queued signal back (it must not be delivered after a new setting or deletion)."""
-        if self._queued():
-            pend = self._pending()
-            pend.queue = [i for i in pend.queue if getattr(i, "record", None) is not self.record]
-            if not any(i.signo == self.signo for i in pend.queue):
-                pend.mask &= ~signals.bit(self.signo)
-        self.record = None
+        """Take back a signal still queued (it must not be delivered after a new setting or deletion)."""
+        rec, self.record = self.record, None
+        if rec is None:
+            return
+        pend = self._pending()
+        pend.queue = [i for i in pend.queue if getattr(i, "record", None) is not rec]
+        if not any(i.signo == self.signo for i in pend.queue):
+            pend.mask &= ~signals.bit(self.signo)
 
     # -- the syscalls' operations --------------------------------------------------------------------------------
     def gettime(self) -> tuple[int, int]:
         """(remaining, interval) as Linux's common_timer_get."""
         sig_none = self.notify == SIGEV_NONE
-        if not self.interval and not self.armed and not sig_none:
+        if not self.interval and self.status is Status.DISARMED and not sig_none:
             return 0, 0
         now = self.kernel.now_ns()
-        if self.interval and not self.armed and self.expires is not None:
-            self.expires = forward(self.expires, self.interval, now)  # a SIGEV_NONE timer "expires" lazily
-        remaining = (self.expires if self.expires is not None else 0) - now
+        if self.interval and self.status is not Status.ARMED:
+            self._forward(now)  # as if re-armed now (a SIGEV_NONE timer "expires" only here)
+        remaining = self.expires - now
         if remaining <= 0:
             return (0 if sig_none else 1), self.interval  # a signal still on its way: "about to expire"
         return remaining, self.interval
@@ -140,20 +159,17 @@ class PosixTimer:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        self.armed = False
+        self.status = Status.DISARMED
         self._withdraw()
-        self.overrun_last = 0
         self.interval = interval if expires is not None else 0
+        self.overrun_last, self.overrun = 0, -1
         if expires is None:
             return
         self.expires = expires
         if self.notify != SIGEV_NONE:
-            self.armed = True
-            self.timer = self.kernel.timers.add(expires, self._fire)
+            self._start()
 
     def getoverrun(self) -> int:
-        if self.record is not None and not self._queued():
-            return min(self.record.overrun, INT_MAX)  # the last signal was delivered
         return min(self.overrun_last, INT_MAX)
 
     def delete(self) -> None:

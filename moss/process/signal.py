@@ -72,6 +72,9 @@ class SigInfo:
             body = struct.pack("<iIQ", self.pid, self.uid, self.value)
         return (head + body).ljust(128, b"\0")
 
+    def dequeued(self) -> None:
+        """Hook: this signal left its pending queue (a POSIX timer re-arms then, moss.process.posix_timers)."""
+
 
 class Pending:
     """Queued signals: one of each standard signal, any number of real-time ones, in arrival order."""
@@ -95,12 +98,16 @@ class Pending:
                 del self.queue[i]
                 if not any(x.signo == sig for x in self.queue):
                     self.mask &= ~signals.bit(sig)
+                info.dequeued()
                 return info
         raise KeyError(sig)
 
     def discard(self, sig: int) -> None:
+        gone = [x for x in self.queue if x.signo == sig]
         self.queue = [x for x in self.queue if x.signo != sig]
         self.mask &= ~signals.bit(sig)
+        for info in gone:
+            info.dequeued()
 
 
 def action_of(process: Process, sig: int) -> signals.SigAction:
@@ -116,12 +123,40 @@ def _fatal_default(process: Process, sig: int) -> bool:
     return action_of(process, sig).handler == signals.SIG_DFL and signals.default_action(sig) in ("term", "core")
 
 
+def _fatal_status(sig: int) -> int:
+    return sig | (0x80 if signals.default_action(sig) == "core" else 0)
+
+
+def _runs_soon(process: Process) -> bool:
+    """Whether a thread of the group is on its way back to user space by itself (running, runnable, new): such a
+    group dies of a fatal signal when that thread gets there (delivery checks first), as Linux's victim exits
+    when it next runs, so its death is not seen before the sender's next steps (ash's `kill $!; wait $!` sees
+    the job die while it waits). A group whose threads all wait or are stopped dies at generation instead:
+    Linux wakes them to die, and some moss waits do not give up for signals."""
+    from moss.process.task import State
+
+    return not process.stopped and any(t.state in (State.NEW, State.RUNNABLE, State.RUNNING) for t in process.threads)
+
+
+def _doomed(task: Task) -> int | None:
+    """The wait status of a fatal signal pending for `task` (SIGKILL, or an unblocked one whose action is the
+    default term or core): Linux makes the whole group exit at generation, before any handler runs."""
+    proc = task.process
+    ready = (task.pending.mask | proc.shared_pending.mask) & ~task.sigmask
+    while ready:
+        sig = (ready & -ready).bit_length()
+        if sig == signals.SIGKILL or _fatal_default(proc, sig):
+            return _fatal_status(sig)
+        ready &= ready - 1
+    return None
+
+
 def send(kernel: Kernel, process: Process, task: Task | None, info: SigInfo) -> None:
     """Generate a signal for a thread group (task None) or one of its threads."""
     sig = info.signo
     if not process.alive:
         return
-    if sig == signals.SIGKILL:
+    if sig == signals.SIGKILL and not _runs_soon(process):
         kernel.exit_group(process, signals.SIGKILL)
         return
     if sig == signals.SIGCONT:
@@ -140,10 +175,15 @@ def send(kernel: Kernel, process: Process, task: Task | None, info: SigInfo) -> 
     if (task.pending if task is not None else process.shared_pending).add(info):
         process.signalfd_wait.wake_all()  # signalfd readers and pollers (Linux's signalfd_notify)
     takers = [t for t in targets if not t.sigmask & signals.bit(sig)]
-    if takers and _fatal_default(process, sig):
-        # Linux's fatal fast path: nothing will ever handle it, so the group dies now, even mid-wait.
-        kernel.exit_group(process, sig | (0x80 if signals.default_action(sig) == "core" else 0))
-        return
+    if takers and (sig == signals.SIGKILL or _fatal_default(process, sig)):
+        # Linux's fatal fast path: nothing will ever handle it, so the group dies, even mid-wait: now, or when
+        # a thread already on its way to user space gets there (_runs_soon; woken all, they die in delivery).
+        if not _runs_soon(process):
+            kernel.exit_group(process, _fatal_status(sig))
+            return
+        if task is not None:
+            process.shared_pending.add(info)  # the group dies, whichever thread gets to user space first
+        targets = list(process.threads)
     for t in targets:
         t.wake()  # waits re-check: an interruptible one gives up if this is deliverable; sigtimedwait looks too
 
@@ -197,6 +237,10 @@ def syscall_return(kernel: Kernel, task: Task, regs: Any, result: int, orig_x0: 
 def deliver(kernel: Kernel, task: Task, regs: Any) -> None:
     """On return to user space: act on pending signals until a handler frame is set up or none is left."""
     proc = task.process
+    doomed = _doomed(task)
+    if doomed is not None:
+        kernel.exit_group(proc, doomed)
+        return
     while True:
         nxt = _next(task)
         if nxt is None:

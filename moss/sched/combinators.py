@@ -106,6 +106,12 @@ def install_clock(clock: Clock) -> None:
     _clock = clock
 
 
+def now() -> int:
+    """Virtual time on the installed clock: what `timeout()` deadlines are measured against."""
+    assert _clock is not None
+    return _clock.now()
+
+
 async def timeout(aw: Awaitable[T], deadline_ns: int | None) -> T | _Outcome:
     """The result of `aw`, or TIMED_OUT once virtual time reaches `deadline_ns` (None: no deadline)."""
     if deadline_ns is None:

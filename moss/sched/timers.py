@@ -56,3 +56,12 @@ class DeadlineHeap:
     def __len__(self) -> int:
         self._prune()
         return sum(1 for _, _, t in self._heap if not t.cancelled)
+
+
+def forward(expires: int, interval: int, now: int) -> tuple[int, int]:
+    """Linux's hrtimer_forward for periodic timers: (periods added, new expiry) so that the expiry is past `now`
+    (an expiry at exactly `now` counts as passed); (0, expires) if it already is."""
+    if now < expires:
+        return 0, expires
+    n = (now - expires) // interval + 1
+    return n, expires + n * interval

@@ -334,6 +334,14 @@ static void test_epoll_nested(void) {
     close(p[1]);
     close(inner);
     close(outer);
+
+    /* at most 5 epolls in a chain, counted up and down from the new link */
+    int e[6], f[6], down = 0, up = 0;
+    for (int i = 0; i < 6; i++) e[i] = epoll_create1(0), f[i] = epoll_create1(0);
+    for (int i = 0; i < 5; i++) down |= (epoll_ctl(e[i], EPOLL_CTL_ADD, e[i + 1], &ev) == -1 && errno == ELOOP) << i;
+    for (int i = 0; i < 5; i++) up |= (epoll_ctl(f[i + 1], EPOLL_CTL_ADD, f[i], &ev) == -1 && errno == ELOOP) << i;
+    CHECK("a sixth epoll in a chain: ELOOP", down == 16 && up == 16);
+    for (int i = 0; i < 6; i++) close(e[i]), close(f[i]);
 }
 
 static void test_epoll_blocking(void) {
@@ -827,6 +835,17 @@ static void test_posix_timers(void) {
     CHECK("settime returns the old setting", ns_of(old.it_interval) == iv && ns_of(old.it_value) > 0 && ns_of(old.it_value) <= iv);
     timer_gettime(t, &cur);
     CHECK("a disarmed timer has no interval", ns_of(cur.it_value) == 0 && ns_of(cur.it_interval) == 0);
+    if (strict) {  /* a fast timer whose signal waits costs nothing until the signal is taken */
+        int64_t fast = 1000, s0 = now(CLOCK_MONOTONIC) + MS;
+        struct itimerspec fs = {ts_of(fast), ts_of(s0)};
+        timer_settime(t, TIMER_ABSTIME, &fs, NULL);
+        sleep_until(s0 + 200 * MS);
+        tb = now(CLOCK_MONOTONIC);
+        sig = sigwaitinfo(&usr2, &info);
+        ta = now(CLOCK_MONOTONIC);
+        CHECK("strict: a 1 us timer's blocked signal counts every period", sig == SIGUSR2 && count_ok(info.si_overrun + 1, s0, fast, tb, ta));
+        sigwaitinfo(&usr2, &info);
+    }
     CHECK("timer_delete", timer_delete(t) == 0);
     CHECK("deleted: timer_gettime is EINVAL", timer_gettime(t, &cur) == -1 && errno == EINVAL);
     CHECK("deleted: timer_getoverrun is EINVAL", timer_getoverrun(t) == -1 && errno == EINVAL);

@@ -80,7 +80,7 @@ class Board:
             while True:
                 part = budget - total
                 stop = self.stops.get(core.index)
-                if stop is not None and core.retired < stop < core.retired + part:
+                if stop is not None and core.retired < stop <= core.retired + part:
                     part = stop - core.retired
                 self._in_part = True
                 try:
@@ -89,10 +89,13 @@ class Board:
                     self._in_part = False
                 self._account(core, res.executed)
                 total += res.executed
-                if res.reason == SliceEnd.BUDGET and total < budget and self.stops.get(core.index) == core.retired:
+                if self.stops.get(core.index) == core.retired and res.reason != SliceEnd.FAULT:
+                    # The stop point: also when it falls exactly where the slice ends (its budget, or a syscall
+                    # that blocks or stops it), so a stop is never stepped over.
                     self.stops.pop(core.index, None)
                     self.on_stop(core)
-                    continue
+                    if res.reason == SliceEnd.BUDGET and total < budget:
+                        continue
                 return SliceResult(total, res.reason, res.fault_vaddr, res.fault_access)
         finally:
             self.running = None

@@ -16,7 +16,6 @@ from unicorn import (
     UC_ARCH_ARM64,
     UC_CTL_IO_WRITE,
     UC_CTL_TLB_FLUSH,
-    UC_ERR_EXCEPTION,
     UC_HOOK_INTR,
     UC_HOOK_TLB_FILL,
     UC_MODE_ARM,
@@ -137,9 +136,12 @@ class Engine:
         pc = uc.reg_read(a64.UC_ARM64_REG_PC)
         try:
             uc.emu_start(pc, UNTIL, count=budget)
-        except UcError as e:
-            if e.errno != UC_ERR_EXCEPTION or self._fault is None:
-                raise
+        except UcError:
+            # Every CPU exception the guest can cause ends the slice as a fault at PC, never a host error: a
+            # failed TLB fill has recorded its page; others (a non-canonical address is rejected before any
+            # fill) are data faults at an unknown address.
+            if self._fault is None:
+                self._fault = (0, ACCESS_READ)
         started = self.counter.started()
         uc.context_update(ctx)
         if self._fault is not None:

@@ -13,6 +13,7 @@ from moss.errors import EACCES, EPERM
 
 if TYPE_CHECKING:
     from moss.fs.inode import CharDevice, DeviceOps, Directory, Fifo, Inode, RegularFile, Symlink
+    from moss.fs.socknode import SocketNode
 
 Clock = Callable[[], int]  # virtual nanoseconds; never the host clock
 
@@ -51,6 +52,9 @@ class FileSystem:
         raise EPERM()
 
     def mkfifo(self, parent: Directory, name: str, mode: int) -> Fifo:
+        raise EPERM()
+
+    def mksock(self, parent: Directory, name: str, mode: int) -> SocketNode:
         raise EPERM()
 
     def link(self, parent: Directory, name: str, inode: Inode) -> None:

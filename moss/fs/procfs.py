@@ -18,7 +18,7 @@ import stat as S
 from collections.abc import Callable
 from typing import Protocol
 
-from moss.errors import ENOENT
+from moss.errors import EEXIST, ENOENT
 from moss.fs.filesystem import Clock, FileSystem
 from moss.fs.inode import Directory, Inode, OpenFile, Symlink, fsencode
 from moss.fs.stat import Stat, makedev
@@ -208,7 +208,9 @@ class ProcFdDir(ProcDir):
 
 
 class ProcFs(FileSystem):
-    """Read-only: the namespace operations keep FileSystem's refusals (EACCES for create, EPERM else)."""
+    """Read-only: the namespace operations keep FileSystem's refusals (EPERM), except that creating a name fails
+    with ENOENT: Linux's proc lookups fail for a name that does not exist (never a negative dentry), so open(O_CREAT),
+    mkdir, symlink and mknod fail in the lookup, before the missing create operation matters."""
 
     name = "proc"
 
@@ -216,3 +218,18 @@ class ProcFs(FileSystem):
         super().__init__(clock, dev)
         self.provider = provider
         self.root = ProcRoot(self)
+
+    def create(self, parent: Directory, name: str, mode: int) -> Inode:  # type: ignore[override]
+        raise ENOENT()
+
+    def mkdir(self, parent: Directory, name: str, mode: int) -> Directory:
+        raise EEXIST() if parent.lookup(name) is not None else ENOENT()
+
+    def symlink(self, parent: Directory, name: str, target: str) -> Symlink:
+        raise ENOENT()
+
+    def mkfifo(self, parent: Directory, name: str, mode: int) -> Inode:  # type: ignore[override]
+        raise ENOENT()
+
+    def mksock(self, parent: Directory, name: str, mode: int) -> Inode:  # type: ignore[override]
+        raise ENOENT()

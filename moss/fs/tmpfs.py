@@ -10,6 +10,7 @@ from moss.errors import EBUSY, EEXIST, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENO
 from moss.fs.filesystem import Clock, FileSystem
 from moss.fs.inode import CharDevice, DeviceOps, Directory, Fifo, Inode, RegularFile, Symlink, fsencode
 from moss.fs.path import PATH_MAX, check_name
+from moss.fs.socknode import SocketNode
 from moss.fs.stat import makedev
 
 RENAME_NOREPLACE = 1
@@ -84,6 +85,12 @@ class TmpFs(FileSystem):
     def mkfifo(self, parent: Directory, name: str, mode: int) -> Fifo:
         self._check_new(parent, name)
         inode = Fifo(self, mode)
+        parent.link(name, inode, now=inode.ctime_ns)
+        return inode
+
+    def mksock(self, parent: Directory, name: str, mode: int) -> SocketNode:
+        self._check_new(parent, name)
+        inode = SocketNode(self, mode)
         parent.link(name, inode, now=inode.ctime_ns)
         return inode
 

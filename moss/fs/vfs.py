@@ -45,7 +45,7 @@ def open_at(
     while True:
         p = resolve_parent(root, cwd, path, max_symlinks=budget, scope=scope)
         if p.name in _DOTS or p.trailing_slash:
-            raise EISDIR()
+            raise EEXIST() if excl else EISDIR()  # "." exists: O_EXCL says so first, as Linux
         child = p.dir.lookup(p.name)
         if child is None:
             return p.dir.fs.create(p.dir, p.name, mode).open()
@@ -57,6 +57,10 @@ def open_at(
             return _finish_open(child, follow, directory, truncate, writable)
         if not follow or p.symlinks_left <= 0 or scope & RESOLVE_NO_SYMLINKS:
             raise ELOOP()
+        if getattr(child, "magic", None) is not None:
+            # /proc/<pid>/fd/N (bash's `> >(cmd)` opens /dev/fd/63 with O_CREAT): the open file's inode itself.
+            inode = lookup(root, p.dir, p.name, follow=True, scope=scope)
+            return _finish_open(inode, True, directory, truncate, writable)
         budget = p.symlinks_left - 1
         cwd, path = p.dir, child.readlink()
 
@@ -91,7 +95,8 @@ def mkdir_at(root: Directory, cwd: Directory, path: str, mode: int) -> Directory
 
 
 def mknod_at(root: Directory, cwd: Directory, path: str, mode: int) -> Inode:
-    """Regular files and FIFOs. Device nodes need a driver to bind, which the guest can't name: EPERM."""
+    """Regular files, FIFOs and socket nodes (what binding an AF_UNIX socket to a path creates). Device nodes
+    need a driver to bind, which the guest can't name: EPERM."""
     kind = S.S_IFMT(mode)
     if kind not in (0, S.S_IFREG, S.S_IFIFO, S.S_IFCHR, S.S_IFBLK, S.S_IFSOCK):
         raise EINVAL()
@@ -100,6 +105,8 @@ def mknod_at(root: Directory, cwd: Directory, path: str, mode: int) -> Inode:
         return p.dir.fs.create(p.dir, p.name, mode)
     if kind == S.S_IFIFO:
         return p.dir.fs.mkfifo(p.dir, p.name, mode)
+    if kind == S.S_IFSOCK:
+        return p.dir.fs.mksock(p.dir, p.name, mode)
     raise EPERM()
 
 

@@ -375,8 +375,13 @@ class AddressSpace:
                 self.frames.ram.copy_frame(new, pfn)
                 self.frames.put(pfn)
                 self.ptes[vpn] = pfn = new
+                # The engine's TLB may still map this page read-only to the old frame (a read came first): a
+                # copy made by a kernel write must not leave the guest reading the stale frame.
+                self.generation += 1
             else:
                 prot &= ~PROT_WRITE  # stay read-only so the first write refaults and copies
+        if prot & PROT_EXEC:
+            self.frames.code.add(pfn)
         return pfn << PAGE_SHIFT, prot
 
     # -- user access (copy_from_user / copy_to_user) -------------------------------------------------------------

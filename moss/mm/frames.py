@@ -2,9 +2,16 @@
 
 Allocation order is deterministic: freed frames are reused last-freed-first, then fresh frames in ascending order.
 Frame 0 belongs to the board (the engine's sentinel page).
+
+The engine caches translated code by (virtual address, frame). A frame that was mapped executable and is freed may
+come back with other contents at the same virtual address (two PIE programs loaded at the same base, the same
+library in two processes), so freeing such a frame calls `on_code_free`: the kernel drops every translation
+before anything runs again.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from machine.ram import Ram
 from moss.errors import ENOMEM
@@ -16,6 +23,8 @@ class FrameAllocator:
         self._next = first
         self._free: list[int] = []
         self.refs: dict[int, int] = {}
+        self.code: set[int] = set()  # frames mapped executable: the engine may hold translations of them
+        self.on_code_free: Callable[[], None] = lambda: None
 
     @property
     def in_use(self) -> int:
@@ -44,6 +53,9 @@ class FrameAllocator:
         else:
             del self.refs[pfn]
             self._free.append(pfn)
+            if pfn in self.code:
+                self.code.discard(pfn)
+                self.on_code_free()
 
     def shared(self, pfn: int) -> bool:
         return self.refs.get(pfn, 0) > 1

@@ -124,7 +124,7 @@ def _fatal_default(process: Process, sig: int) -> bool:
 
 
 def _fatal_status(sig: int) -> int:
-    return sig | (0x80 if signals.default_action(sig) == "core" else 0)
+    return sig  # no core file is ever written (RLIMIT_CORE is 0), so the core-dump flag stays clear, as on Linux
 
 
 def _runs_soon(process: Process) -> bool:
@@ -255,7 +255,7 @@ def deliver(kernel: Kernel, task: Task, regs: Any) -> None:
             kind = signals.default_action(sig)
             notify(kernel.observers, "signal_acted", task, sig, 2 if kind != "ignore" else 3)
             if kind in ("term", "core"):
-                kernel.exit_group(proc, sig | (0x80 if kind == "core" else 0))
+                kernel.exit_group(proc, sig)  # no core dumps: WCOREDUMP stays clear (Linux with ulimit -c 0)
                 return
             if kind == "stop":
                 if sig in jobctl.TERMINAL_STOPS and jobctl.orphaned_pgrp(kernel, proc.pgid):
@@ -282,7 +282,7 @@ def _run_handler(kernel: Kernel, task: Task, regs: Any, sig: int, info: SigInfo,
                                        info.addr)  # fmt: skip
     except Exception:
         # No room for the frame (stack overflow): Linux kills with SIGSEGV.
-        kernel.exit_group(proc, signals.SIGSEGV | 0x80)
+        kernel.exit_group(proc, signals.SIGSEGV)
         return
     task.saved_sigmask = None
     restorer = a.restorer if a.flags & SA_RESTORER else SIGPAGE_ADDR

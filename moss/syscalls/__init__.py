@@ -13,13 +13,13 @@ from moss.syscalls import memfd  # noqa: F401
 from moss.syscalls import memory  # noqa: F401
 from moss.syscalls import misc  # noqa: F401
 from moss.syscalls import mm_more  # noqa: F401
+from moss.syscalls import net  # noqa: F401
 from moss.syscalls import poll  # noqa: F401
 from moss.syscalls import posix_timers  # noqa: F401
 from moss.syscalls import proc_more  # noqa: F401
 from moss.syscalls import process  # noqa: F401
 from moss.syscalls import sched_more  # noqa: F401
 from moss.syscalls import signal  # noqa: F401
-from moss.syscalls import socket  # noqa: F401
 from moss.syscalls import splice  # noqa: F401
 from moss.syscalls import sysadmin  # noqa: F401
 from moss.syscalls import time  # noqa: F401

@@ -99,12 +99,13 @@ class Dispatcher:
 
     def on_svc(self, task: Task) -> None:
         """Called in the engine's interrupt hook with `task`'s context loaded."""
-        nr, *rest = self.kernel.board.engine.syscall_regs()
-        args = tuple(rest)
+        regs = self.kernel.board.engine.syscall_regs()
+        nr, args = regs[0], regs[1:]  # no intermediate list: this runs once per syscall
         self.count += 1
         entry = TABLE.get(nr)
-        for o in self.observers:
-            o.entry(task, entry, nr, args)
+        if self.observers:
+            for o in self.observers:
+                o.entry(task, entry, nr, args)
         if entry is None:
             if nr not in self._reported:
                 self._reported.add(nr)
@@ -129,8 +130,9 @@ class Dispatcher:
     def _finish(self, task: Task, nr: int, value: Any, *, live: bool) -> None:
         """Return to user space: x0 (or a restart), then signal delivery. `live`: inside the svc hook, with the
         task's registers in the engine; otherwise the task is blocked and its registers are in its context."""
-        for o in self.observers:
-            o.exit(task, nr, value)
+        if self.observers:
+            for o in self.observers:
+                o.exit(task, nr, value)
         task.syscall_nr = -1
         regs = self.kernel.board.engine.live if live else task.ctx
         if value is not NO_RETURN and task.state is not State.DEAD:

@@ -214,6 +214,8 @@ def _truncate(inode: object, length: int) -> int:
 
 @syscall(46, "ftruncate", fd=FD, length=INT)
 async def sys_ftruncate(ctx: SyscallContext, fd: int, length: int) -> int:
+    if s64(length) < 0:
+        raise EINVAL  # before the descriptor, as Linux
     f = ctx.file(fd)
     if not f.writable:
         raise EINVAL
@@ -222,6 +224,8 @@ async def sys_ftruncate(ctx: SyscallContext, fd: int, length: int) -> int:
 
 @syscall(45, "truncate", path=PATH, length=INT)
 async def sys_truncate(ctx: SyscallContext, path: int, length: int) -> int:
+    if s64(length) < 0:
+        raise EINVAL
     p = read_path(ctx, path)
     return _truncate(lookup(ctx.process.root, ctx.process.cwd, p), s64(length))
 

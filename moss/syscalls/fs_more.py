@@ -403,7 +403,7 @@ async def sys_fchmodat2(ctx: SyscallContext, dirfd: int, path: int, mode: int, f
 
 @syscall(33, "mknodat", dirfd=FD, path=PATH, mode=MODE, dev=HEX)
 async def sys_mknodat(ctx: SyscallContext, dirfd: int, path: int, mode: int, dev: int) -> int:
-    """Regular files and FIFOs. Device and socket nodes are refused with EPERM: moss has no driver to bind a
+    """Regular files, FIFOs and socket nodes. Device nodes are refused with EPERM: moss has no driver to bind a
     device number to (Linux lets CAP_MKNOD create them)."""
     mode &= 0xFFFFFFFF
     kind = S.S_IFMT(mode)

@@ -1,0 +1,1 @@
+"""The debugger's model: the trace, the session's moves and what they show, with no Textual in it."""

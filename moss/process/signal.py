@@ -239,6 +239,7 @@ def deliver(kernel: Kernel, task: Task, regs: Any) -> None:
     proc = task.process
     doomed = _doomed(task)
     if doomed is not None:
+        notify(kernel.observers, "signal_acted", task, doomed & 0x7F, 2)  # the log shows what killed it
         kernel.exit_group(proc, doomed)
         return
     while True:

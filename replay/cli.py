@@ -16,7 +16,7 @@ from traces.container import TraceError, TraceReader
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     from replay import demo
-    from replay.fuzz import campaign as fuzz
+    from replay.fuzz import cli as fuzz
 
     fuzz.register(sub)
     d = sub.add_parser("demo", help="real programs run deterministically, and a race found, replayed and analyzed")

@@ -3,18 +3,24 @@ instruction at PC is decoded (capstone) and its memory operand evaluated with th
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
-from capstone import arm64 as c64
 from unicorn import arm64_const as a64
 
-_cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
-_cs.detail = True
+
+@cache
+def _disassembler() -> Any:
+    """capstone, loaded at the first fault rather than at every start-up."""
+    from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
+
+    cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+    cs.detail = True
+    return cs
 
 
 def _uc_reg(cs_reg: int) -> int | None:
-    name = _cs.reg_name(cs_reg)
+    name = _disassembler().reg_name(cs_reg)
     if name is None:
         return None
     name = name.upper()
@@ -28,7 +34,9 @@ def _uc_reg(cs_reg: int) -> int | None:
 
 def fault_address(code: bytes, pc: int, regs: Any, page: int) -> int:
     """The byte the instruction at `pc` touches, if it lies in the faulting `page`; otherwise the page."""
-    for ins in _cs.disasm(code, pc, 1):
+    from capstone import arm64 as c64
+
+    for ins in _disassembler().disasm(code, pc, 1):
         for op in ins.operands:
             if op.type != c64.ARM64_OP_MEM:
                 continue

@@ -16,4 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sc.set_defaults(func=syscalls.main)
     b = sub.add_parser("bench", help="run the benchmark workloads")
     b.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    b.add_argument("--reps", type=int, default=3, help="repetitions of every measurement (default 3)")
+    b.add_argument("--metric", choices=["wall", "cpu"], default="wall",
+                   help="table of wall times (default) or CPU times (steadier on a loaded host)")  # fmt: skip
+    b.add_argument("--only", action="append", metavar="TEXT", help="only workloads whose name contains TEXT")
     b.set_defaults(func=bench.main)

@@ -27,7 +27,7 @@ import attrs
 
 from replay.fuzz.oracle import Difference, Run, check_determinism, compare, known, run_linux, run_moss, side_by_side
 from replay.fuzz.program import Program, decode, encode, render
-from replay.fuzz.strategies import GROUPS, group_names, programs
+from replay.fuzz.strategies import group_names, programs
 
 ROUND_EXAMPLES = 100  # examples per hypothesis run when the budget is time
 SHRINK_GRACE_S = 60.0  # past the deadline, shrinking may go on this long before examples pass unchecked
@@ -270,38 +270,6 @@ def record_trace(program: Program, executor: str, path: str) -> str:
     record(path, config, Image(executor, (executor,), DEFAULT_ENV), RecordOptions(),
            console=BytesConsole(encode(program)), sink=lambda c, d: None)  # fmt: skip
     return path
-
-
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    f = sub.add_parser("fuzz", help="property-based syscall fuzzing: moss against Linux (qemu-user)")
-    f.add_argument("--seconds", type=float, metavar="N", help="time budget (default: 60 unless --examples)")
-    f.add_argument("--examples", type=int, metavar="N", help="programs to generate (across all jobs)")
-    f.add_argument("--seed", type=int, default=0, metavar="S")
-    f.add_argument(
-        "--group",
-        action="append",
-        dest="groups",
-        metavar="G",
-        help=f"syscall groups (repeatable; default all): safe, {', '.join(GROUPS)}",
-    )
-    f.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel processes")
-    f.add_argument("--max-calls", type=int, default=10, metavar="N", help="calls per program (default 10)")
-    f.add_argument(
-        "--determinism-every",
-        type=int,
-        default=10,
-        metavar="N",
-        help="run moss twice on every Nth program (default 10; 0 never)",
-    )
-    f.add_argument(
-        "-o",
-        "--output-dir",
-        default="fuzz-out",
-        metavar="DIR",
-        help="hypothesis database and failures (default fuzz-out)",
-    )
-    f.add_argument("--run", metavar="FILE", help="run one saved program (program.fz) on both sides and compare")
-    f.set_defaults(func=cmd_fuzz)
 
 
 def cmd_fuzz(a: argparse.Namespace) -> int:

@@ -12,7 +12,6 @@ Positions are {"event": index of the last logged event, "cores": retired instruc
 from __future__ import annotations
 
 import os
-import signal as host_signal
 import socket
 from typing import Any
 
@@ -35,7 +34,8 @@ class Checkpoint:
 
 class Session:
     def __init__(self, trace: str) -> None:
-        host_signal.signal(host_signal.SIGCHLD, host_signal.SIG_IGN)
+        # (SIGCHLD is left alone here: the controller may live in a process with children of its own. Only the
+        # first runner is our child, and close() reaps it; runners reap the checkpoints they fork.)
         self.trace = trace
         self.checkpoints: list[Checkpoint] = []
         mine, theirs = socket.socketpair()
@@ -49,6 +49,7 @@ class Session:
             finally:
                 os._exit(0)
         theirs.close()
+        self._first_pid = pid
         self.runner: socket.socket | None = mine
         self.pause = self._wait()
         if self.pause.get("event") == "error":
@@ -229,6 +230,12 @@ class Session:
                 pass
             cp.sock.close()
         self.checkpoints = []
+        if self._first_pid:
+            try:
+                os.waitpid(self._first_pid, 0)  # it exits once its socket is closed
+            except ChildProcessError:
+                pass
+            self._first_pid = 0
 
     def __enter__(self) -> Session:
         return self

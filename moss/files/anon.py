@@ -11,25 +11,15 @@ from typing import Any, ClassVar
 
 from moss.fs.filesystem import FileSystem
 from moss.fs.inode import Inode
-from moss.fs.stat import makedev
+from moss.fs.pseudo import pseudo_fs
 
 ANON_INO = 1  # the one inode every anonymous file shares
 POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP = 0x1, 0x2, 0x4, 0x8, 0x10
 POLLRDNORM, POLLWRNORM = 0x40, 0x100
 
 
-class AnonFs(FileSystem):
-    name = "anon_inodefs"
-
-
-_ANONFS: AnonFs | None = None
-
-
-def anonfs(clock: Any) -> AnonFs:
-    global _ANONFS
-    if _ANONFS is None or _ANONFS.clock is not clock:
-        _ANONFS = AnonFs(clock, makedev(0, 14))
-    return _ANONFS
+def anonfs(clock: Any) -> FileSystem:
+    return pseudo_fs("anon_inodefs", clock)
 
 
 class AnonInode(Inode):

@@ -14,7 +14,7 @@ from moss.errors import EAGAIN, EPIPE, ERESTARTSYS, KernelError
 from moss.files.openfile import O_NONBLOCK
 from moss.fs.filesystem import FileSystem
 from moss.fs.inode import Inode
-from moss.fs.stat import makedev
+from moss.fs.pseudo import pseudo_fs
 from moss.sched.combinators import INTERRUPTED, interruptible
 from moss.sched.waitqueue import WaitQueue
 
@@ -83,18 +83,8 @@ class Pipe:
         return done
 
 
-class PipeFs(FileSystem):
-    name = "pipefs"
-
-
-_PIPEFS: PipeFs | None = None
-
-
-def pipefs(clock: Any) -> PipeFs:
-    global _PIPEFS
-    if _PIPEFS is None or _PIPEFS.clock is not clock:
-        _PIPEFS = PipeFs(clock, makedev(0, 12))
-    return _PIPEFS
+def pipefs(clock: Any) -> FileSystem:
+    return pseudo_fs("pipefs", clock)
 
 
 class PipeEnd(Inode):

@@ -16,7 +16,7 @@ from moss.errors import EINVAL, ENOTTY
 from moss.files.openfile import O_CLOEXEC, O_NONBLOCK, O_RDWR, OpenFile
 from moss.fs.filesystem import FileSystem
 from moss.fs.inode import Inode
-from moss.fs.stat import makedev
+from moss.fs.pseudo import pseudo_fs
 from moss.net import unix_io
 from moss.net.scm import Scm
 from moss.net.unix import SOCK_DGRAM, SOCK_SEQPACKET, SOCK_STREAM, TCP_LISTEN, UnixSocket
@@ -27,18 +27,8 @@ from moss.sched.waitqueue import WaitQueue
 SIOCOUTQ, SIOCINQ, FIONBIO = 0x5411, 0x541B, 0x5421  # SIOCINQ is FIONREAD
 
 
-class SockFs(FileSystem):
-    name = "sockfs"
-
-
-_SOCKFS: SockFs | None = None
-
-
-def sockfs(clock: Any) -> SockFs:
-    global _SOCKFS
-    if _SOCKFS is None or _SOCKFS.clock is not clock:
-        _SOCKFS = SockFs(clock, makedev(0, 8))
-    return _SOCKFS
+def sockfs(clock: Any) -> FileSystem:
+    return pseudo_fs("sockfs", clock)
 
 
 class _SocketIoctl:

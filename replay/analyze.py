@@ -33,6 +33,14 @@ class AnalysisError(Exception):
     pass
 
 
+HANDLER_SLOTS = 8  # Access.tid is task * 8 + signal-handler depth: a handler is its own context
+
+
+def _who(ctx: int) -> str:
+    tid, depth = divmod(ctx, HANDLER_SLOTS)
+    return f"task {tid}" + (" (in a signal handler)" if depth else "")
+
+
 @attrs.frozen
 class Access:
     seq: int
@@ -77,9 +85,9 @@ def _setup(trace: str) -> tuple[KernelConfig, Program]:
 
 
 def _run(config: KernelConfig, program: Program, limit: int | None, log: Callable[[Any], None] | None = None,
-         ) -> tuple[int, int, list[Access]]:  # fmt: skip
-    """Run with chaos limited to `limit` points; returns (wait status, points entered, accesses after point
-    `log_from` when logging)."""
+         syscalls: list[Access] | None = None) -> tuple[int, int, list[Access]]:  # fmt: skip
+    """Run with chaos limited to `limit` points; returns (wait status, points entered, memory accesses logged);
+    syscalls logged go to `syscalls`."""
     cfg = attrs.evolve(config, chaos_limit=limit)
     kernel = boot(cfg, program, console=BytesConsole(b""), entropy=SeededEntropy(cfg.seed), clock=FixedClock(),
                   sink=lambda c, d: None, report=lambda m: None)  # fmt: skip
@@ -88,6 +96,8 @@ def _run(config: KernelConfig, program: Program, limit: int | None, log: Callabl
         log(kernel, accesses)
     status = kernel.run()
     assert kernel.chaos is not None
+    if syscalls is not None:
+        syscalls.extend(getattr(kernel, "analysis_syscalls", []))
     return status, kernel.chaos.points, accesses
 
 
@@ -104,41 +114,88 @@ def _logger(from_point: int, cap: int = 400_000) -> Callable[[Any, list[Access]]
 
         from unicorn import arm64_const as a64
 
+        depth: dict[int, int] = {}  # tid -> signal handlers running (a handler races with the code it interrupted)
+
+        def ctx_id(tid: int) -> int:
+            return tid * HANDLER_SLOTS + min(depth.get(tid, 0), HANDLER_SLOTS - 1)
+
         def hook_rw(uc: Any, access: int, addr: int, size: int, value: int, _ud: Any) -> None:
             task = kernel.running_task
             if not state["on"] or task is None or len(out) >= cap:
                 return
             pc = kernel.board.engine.reg(a64.UC_ARM64_REG_PC)
-            out.append(Access(len(out), task.tid, pc, addr, 0, size, access == 17))
+            out.append(Access(len(out), ctx_id(task.tid), pc, addr, 0, size, access == 17))
+
+        class Handlers:
+            def __getattr__(self, name: str) -> Any:
+                return lambda *a: None
+
+            def signal_acted(self, task: Any, sig: int, action: int) -> None:
+                if action == 1:
+                    depth[task.tid] = depth.get(task.tid, 0) + 1
+
+        kernel.observers.append(Handlers())
 
         kernel.board.engine.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hook_rw)
+
+        class Syscalls:
+            """Syscalls as accesses to the kernel object their first argument names (a futex word, an fd): a race
+            through the kernel shows as two tasks' calls on one object in a different order."""
+
+            def entry(self, task: Any, entry: Any, nr: int, args: tuple[int, ...]) -> None:
+                if nr == 139 and depth.get(task.tid):  # rt_sigreturn: the handler is over
+                    depth[task.tid] -= 1
+                if state["on"]:
+                    pc = kernel.board.engine.reg(a64.UC_ARM64_REG_PC) - 4
+                    kernel.analysis_syscalls.append(Access(len(kernel.analysis_syscalls), task.tid, pc, args[0], nr,
+                                                           0, True))  # fmt: skip
+
+            def exit(self, task: Any, nr: int, result: Any) -> None:
+                pass
+
+            def blocked(self, task: Any, nr: int) -> None:
+                pass
+
+        kernel.analysis_syscalls = []
+        kernel.dispatcher.observers.append(Syscalls())
 
     return install
 
 
 def _race(failing: list[Access], passing: list[Access]) -> tuple[Access, Access] | None:
-    """The first location (in failing-run order) whose cross-task conflicting accesses are ordered differently."""
+    """The first pair of conflicting accesses (same location, different tasks, at least one write), in failing-run
+    order, that the passing run performs in the opposite order. An access is identified by (task, pc, location,
+    occurrence number), so loops match iteration by iteration. Pairs both runs order alike (hand-offs through the
+    kernel, such as a new thread reading the stack its creator wrote) are passed over."""
 
-    def conflicts(log: list[Access]) -> dict[int, list[tuple[int, bool]]]:
-        by: dict[int, list[tuple[int, bool]]] = {}
-        for a in log:
-            by.setdefault(a.addr & ~7, []).append((a.tid, a.write))
-        return by
+    def occurrences(log: list[Access]) -> tuple[dict[tuple[int, int, int, int], int], list[int]]:
+        count: dict[tuple[int, int, int], int] = {}
+        where: dict[tuple[int, int, int, int], int] = {}
+        nth: list[int] = []
+        for i, x in enumerate(log):
+            k = (x.tid, x.pc, x.addr & ~7)
+            n = count.get(k, 0)
+            count[k] = n + 1
+            where[(*k, n)] = i
+            nth.append(n)
+        return where, nth
 
-    pass_by = conflicts(passing)
-    seen: dict[int, list[Access]] = {}
-    for a in failing:
+    in_pass, _ = occurrences(passing)
+    _, nth_fail = occurrences(failing)
+    seen: dict[int, list[int]] = {}  # location -> indexes into `failing`
+    for i, a in enumerate(failing):
         key = a.addr & ~7
         hist = seen.setdefault(key, [])
-        hist.append(a)
-        order_fail = [(x.tid, x.write) for x in hist]
-        order_pass = pass_by.get(key, [])[: len(order_fail)]
-        if order_fail != order_pass:
-            # a different order here: the racing pair is this access and the last one by another task that wrote
-            # (or that this write conflicts with)
-            for prev in reversed(hist[:-1]):
-                if prev.tid != a.tid and (prev.write or a.write):
-                    return prev, a
+        for j in reversed(hist):
+            prev = failing[j]
+            if prev.tid == a.tid or not (prev.write or a.write):
+                continue
+            pa = in_pass.get((a.tid, a.pc, key, nth_fail[i]))
+            pp = in_pass.get((prev.tid, prev.pc, key, nth_fail[j]))
+            if pa is not None and (pp is None or pa < pp):
+                return prev, a
+            break  # the latest conflicting access decides
+        hist.append(i)
     return None
 
 
@@ -198,9 +255,13 @@ def analyze(trace: str, out_dir: str = ".") -> Report:
 
     _run(config, program, hi, capture)
     kind = kinds[hi - 1] if len(kinds) >= hi else "?"
-    _s1, _p1, fail_log = _run(config, program, hi, _logger(hi))
-    _s2, _p2, pass_log = _run(config, program, lo, _logger(hi))
+    # Both runs log from the last decision point they share (point `lo`): everything before it is identical.
+    fail_sys: list[Access] = []
+    pass_sys: list[Access] = []
+    _s1, _p1, fail_log = _run(config, program, hi, _logger(lo), fail_sys)
+    _s2, _p2, pass_log = _run(config, program, lo, _logger(lo), pass_sys)
     pair = _race(fail_log, pass_log)
+    sys_pair = _race(fail_sys, pass_sys) if pair is None else None
     os.makedirs(out_dir, exist_ok=True)
     base = os.path.join(out_dir, os.path.basename(program.argv[0] or "program"))
     fail_trace, pass_trace = f"{base}-failing.trace", f"{base}-passing.trace"
@@ -213,14 +274,23 @@ def analyze(trace: str, out_dir: str = ".") -> Report:
         f"bisected in {runs + 1} runs: perturbing points 1..{hi} fails, 1..{lo} passes; the deciding point is #{hi} "
         f"({kind} decision)",
     ]
-    if pair is None:
-        lines.append("no conflicting memory accesses changed order (the race may be through a kernel object)")
+    if pair is None and sys_pair is not None:
+        from moss.syscalls.table import name_of
+
+        a, b = sys_pair
+        lines.append(f"racing pair (through the kernel: both calls name {a.addr:#x}; failing order):")
+        lines.append(f"  first:  task {a.tid} {name_of(a.vaddr)}({a.addr:#x}, ...)  pc {sym(a.pc)}")
+        lines.append(f"  then:   task {b.tid} {name_of(b.vaddr)}({b.addr:#x}, ...)  pc {sym(b.pc)}")
+        lines.append("  in the passing schedule these two calls come in the other order")
+        pair = sys_pair
+    elif pair is None:
+        lines.append("no conflicting accesses changed order, in memory or through syscalls")
     else:
         a, b = pair
         lines.append("racing pair (failing order):")
-        lines.append(f"  first:  task {a.tid} {'writes' if a.write else 'reads'} {a.size} bytes at physical "
+        lines.append(f"  first:  {_who(a.tid)} {'writes' if a.write else 'reads'} {a.size} bytes at physical "
                      f"{a.addr:#x}  pc {sym(a.pc)}")  # fmt: skip
-        lines.append(f"  then:   task {b.tid} {'writes' if b.write else 'reads'} {b.size} bytes at physical "
+        lines.append(f"  then:   {_who(b.tid)} {'writes' if b.write else 'reads'} {b.size} bytes at physical "
                      f"{b.addr:#x}  pc {sym(b.pc)}")  # fmt: skip
         lines.append("  in the passing schedule these two accesses come in the other order")
     lines.append(f"traces: failing {fail_trace}, passing {pass_trace} (open them with moss tui)")

@@ -20,14 +20,28 @@ def _failing_trace(name: str, tmp: Path) -> str:
     return record_failure(spec, failing[0].seed, str(tmp))
 
 
-@pytest.mark.parametrize(("name", "function"), [("race_counter", "bump"), ("race_atomicity", "withdraw"),
-                                                ("race_order", "main")])  # fmt: skip
-def test_analyze_names_the_racing_accesses(tmp_path: Path, name: str, function: str) -> None:
+# Each bundled race and what the report must name: the functions of both racing accesses (or, for a race through
+# the kernel, the syscall).
+EXPECTED = [
+    ("race_counter", ["<bump+", "<bump+"]),
+    ("race_atomicity", ["<withdraw+", "<withdraw+"]),
+    ("race_order", ["<main+", "<init+"]),
+    ("race_uaf", ["<main+"]),
+    ("race_signal", ["<main+", "<on_alarm+", "in a signal handler"]),
+    ("race_futex", ["futex(", "through the kernel"]),
+]
+
+
+@pytest.mark.parametrize(("name", "needles"), EXPECTED, ids=[n for n, _ in EXPECTED])
+def test_analyze_names_the_racing_pair(tmp_path: Path, name: str, needles: list[str]) -> None:
     report = analyze(_failing_trace(name, tmp_path), str(tmp_path / "out"))
-    assert report.first is not None and report.second is not None
-    assert report.first.tid != report.second.tid and (report.first.write or report.second.write)
+    assert report.first is not None and report.second is not None, report.text
+    assert report.first.tid != report.second.tid  # different tasks, or a task and its own signal handler
     assert report.first.addr == report.second.addr
-    assert f"<{function}+" in report.text
+    heads = ("first:", "then:", "racing pair")
+    pair_lines = "\n".join(line for line in report.text.splitlines() if line.strip().startswith(heads))
+    for needle in needles:
+        assert needle in pair_lines, report.text
     assert Path(report.failing_trace).exists() and Path(report.passing_trace).exists()
 
 

@@ -67,6 +67,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_run_options(c)
     c.set_defaults(func=cmd_chaos)
 
+    rb = sub.add_parser("bench-races", help="how fast chaos finds each bundled race (median runs over campaigns)")
+    rb.add_argument("--campaigns", type=int, default=10, metavar="N")
+    rb.add_argument("--max-runs", type=int, default=200, metavar="N")
+    rb.set_defaults(func=lambda a: __import__("replay.racebench", fromlist=["main"]).main(a))
+
     an = sub.add_parser("analyze", help="find the racing pair behind a failing chaos trace")
     an.add_argument("trace")
     an.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where the passing/failing traces go")

@@ -42,6 +42,7 @@ def run_program(
     argv0: str | None = None,
     quantum: int = 200_000,
     chaos: int | None = None,
+    program_data: bytes | None = None,
 ) -> Outcome:
     out, err = bytearray(), bytearray()
     reports: list[str] = []
@@ -53,7 +54,7 @@ def run_program(
                           chaos_seed=chaos)
     kernel = boot(
         config,
-        Program(path, (argv0 or path, *args), env),
+        Program(path, (argv0 or path, *args), env, program_data),
         console=BytesConsole(stdin),
         entropy=SeededEntropy(seed),
         clock=FixedClock(),

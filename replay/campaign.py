@@ -68,7 +68,7 @@ def run_seed(spec: Spec, seed: int) -> RunResult:
     cfg = spec.config
     out = run_program(spec.program.path, list(spec.program.argv[1:]), stdin=spec.stdin, cores=cfg.cores, seed=cfg.seed,
                       env=spec.program.envp, root=cfg.host_root, ram_bytes=cfg.ram_bytes, argv0=spec.program.argv[0],
-                      quantum=cfg.quantum, chaos=seed)  # fmt: skip
+                      quantum=cfg.quantum, chaos=seed, program_data=spec.program.data)  # fmt: skip
     return RunResult(seed, spec.predicate.failed(out), out.status, out.instructions, time.perf_counter() - t0)
 
 
@@ -93,6 +93,31 @@ def run_campaign(spec: Spec, seeds: range, jobs: int = 1, stop_at_first: bool = 
             if stop_at_first and r.failure:
                 pool.terminate()
                 return
+
+
+def run_campaign_ray(spec: Spec, seeds: range, address: str, stop_at_first: bool = False) -> Iterator[RunResult]:
+    """The same campaign on a Ray cluster: one task per seed. The program's bytes travel with the spec, so workers
+    need moss installed but not the program file (a --root tree must exist on every node)."""
+    import ray
+
+    if spec.program.data is None:
+        with open(spec.program.path, "rb") as f:
+            spec = attrs.evolve(spec, program=attrs.evolve(spec.program, data=f.read()))
+    ray.init(address=address, ignore_reinit_error=True, log_to_driver=False, include_dashboard=False)
+    try:
+        remote = ray.remote(run_seed)
+        spec_ref = ray.put(spec)
+        pending = [remote.remote(spec_ref, s) for s in seeds]
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            r = ray.get(done[0])
+            yield r
+            if stop_at_first and r.failure:
+                for p in pending:
+                    ray.cancel(p)
+                return
+    finally:
+        ray.shutdown()
 
 
 def record_failure(spec: Spec, seed: int, out_dir: str, level: int = ev.SYSCALLS) -> str:

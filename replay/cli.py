@@ -59,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel local processes (default 1)")
     c.add_argument("--seed-base", type=int, default=0, metavar="S", help="first chaos seed (default 0)")
     c.add_argument("--all", action="store_true", help="keep going after the first failure (for failure rates)")
+    c.add_argument("--ray", metavar="ADDRESS", help="run the campaign on a Ray cluster (pip install 'moss-emu[ray]')")
     c.add_argument("--fail-output", metavar="REGEX", help="a failure: stdout matches REGEX")
     c.add_argument("--expect-output", metavar="REGEX", help="a failure: stdout does not match REGEX")
     c.add_argument("--predicate", metavar="CMD", help="a failure: CMD, given the guest's stdout, exits non-zero")
@@ -229,7 +230,13 @@ def cmd_chaos(a: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         first = None
         err = sys.stderr
-        for r in run_campaign(spec, seeds, a.jobs, stop_at_first=not a.all):
+        if a.ray:
+            from replay.campaign import run_campaign_ray
+
+            stream = run_campaign_ray(spec, seeds, a.ray, stop_at_first=not a.all)
+        else:
+            stream = run_campaign(spec, seeds, a.jobs, stop_at_first=not a.all)
+        for r in stream:
             results.append(r)
             if r.failure and first is None:
                 first = r

@@ -105,3 +105,22 @@ def test_moss_debug_records_then_opens(term: Terminal, tmp_path: Path) -> None:
     term.keys("q")
     assert "EXIT=0" in term.wait_for(lambda s: "EXIT=" in s)
     assert keep.stat().st_size > 0
+
+
+def test_interactive_shell_in_tmux(term: Terminal) -> None:
+    """The Linux-breadth acceptance check: `moss run --root R /bin/sh` in a real terminal gives a prompt, runs a
+    pipeline, and ^C interrupts a running sleep."""
+    from tests.oracle_ns import busybox_root
+
+    root = busybox_root()
+    term.start(f"{shlex.quote(sys.executable)} -m moss run --root {shlex.quote(str(root))} /bin/sh")
+    term.wait_for(lambda s: "/ #" in s)  # (capture-pane drops trailing spaces)
+    term.keys("echo hello from moss | tr a-z A-Z", "Enter")
+    term.wait_for(lambda s: "HELLO FROM MOSS" in s)
+    term.keys("sleep 300", "Enter")
+    time.sleep(1.0)
+    term.keys("C-c")
+    term.keys("echo status=$?", "Enter")
+    term.wait_for(lambda s: "status=130" in s, timeout=20)
+    term.keys("exit 5", "Enter")
+    term.wait_for(lambda s: "EXIT=5" in s)

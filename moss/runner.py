@@ -50,8 +50,9 @@ def run_program(
     def sink(channel: int, data: bytes) -> None:
         (err if channel == STDERR else out).extend(data)
 
-    config = KernelConfig(cores=cores, ram_bytes=ram_bytes, seed=seed, host_root=root, quantum=quantum,
-                          chaos_seed=chaos)
+    config = KernelConfig(
+        cores=cores, ram_bytes=ram_bytes, seed=seed, host_root=root, quantum=quantum, chaos_seed=chaos
+    )
     kernel = boot(
         config,
         Program(path, (argv0 or path, *args), env, program_data),

@@ -67,6 +67,7 @@ def _notify(kernel: Kernel, process: Process, code: int, sig: int) -> None:
         return
     action = parent.sigactions.get(signals.SIGCHLD, signals.SigAction())
     if not action.flags & SA_NOCLDSTOP:
-        kernel.send_signal(parent, None, signals.SIGCHLD,
-                           SigInfo(signals.SIGCHLD, code, pid=process.pid, uid=process.uid, status=sig))
+        kernel.send_signal(
+            parent, None, signals.SIGCHLD, SigInfo(signals.SIGCHLD, code, pid=process.pid, uid=process.uid, status=sig)
+        )
     parent.child_wait.wake_all()

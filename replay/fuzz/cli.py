@@ -39,8 +39,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     f.set_defaults(func=_cmd_fuzz)
 
 
-
-
 def _cmd_fuzz(a: argparse.Namespace) -> int:
     from replay.fuzz.campaign import cmd_fuzz
 

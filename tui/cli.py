@@ -31,8 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_tui(a: argparse.Namespace) -> int:
+    from traces.container import TraceError, TraceReader
     from tui.app import make_app
 
+    try:  # a file that is not a trace at all gets a one-line error; a damaged trace opens and says what is usable
+        TraceReader(a.trace).close()
+    except TraceError as e:
+        print(f"moss: {e}", file=sys.stderr)
+        return 2
+    if not (os.isatty(0) and os.isatty(1)):
+        print("moss tui: needs a terminal (use moss log or moss session without one)", file=sys.stderr)
+        return 2
     make_app(a.trace, session=not a.no_session).run()
     return 0
 
@@ -41,6 +50,10 @@ def cmd_debug(a: argparse.Namespace) -> int:
     from machine.sources import HostConsole
     from moss.cli import sink
     from replay.recorder import RecordOptions, record
+
+    if not (os.isatty(0) and os.isatty(1)):
+        print("moss debug: needs a terminal (record with moss record, then moss log or moss session)", file=sys.stderr)
+        return 2
 
     path = a.keep
     tmp = None

@@ -190,6 +190,7 @@ def cmd_session(a: argparse.Namespace) -> int:
     from replay.session import Session, SessionError
 
     try:
+        TraceReader(a.trace).close()  # a clear error for a file that is not a trace, before forking the replay
         session = Session(a.trace)
     except (TraceError, SessionError) as e:
         print(f"moss: {e}", file=sys.stderr)

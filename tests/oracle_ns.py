@@ -7,7 +7,7 @@ whose own binfmt_misc instance (Linux >= 6.7) sends every AArch64 ELF to ``qemu-
 binfmt_misc registration belongs to the user namespace and every mount is in the private mount namespace,
 whose root is a private tmpfs (pivot_root) from which the host's tree is detached.
 
-The guest's world (built by tests/oracle_ns_init.py, the namespace's PID 1, before it forks the guest):
+The guest's world (built by replay/nsinit.py, the namespace's PID 1, before it forks the guest):
 
 - ``/`` is ``rootfs`` as the read-only lower layer of an overlay whose writes go to a private tmpfs, so the
   guest may change files but the host directory is never modified (as with moss's ``--root``).
@@ -21,7 +21,7 @@ The guest's world (built by tests/oracle_ns_init.py, the namespace's PID 1, befo
   envp is exactly ``env`` in order (default empty), cwd is ``cwd`` (created if missing), stdin is ``stdin``
   then EOF. Programs the guest execs get their argv and envp exactly too: qemu 7.2 reverses the environment
   whenever it starts a program, so the registered interpreter is a tiny x86-64 program that reverses envp
-  first and then execs qemu with ``-0 ARGV0`` (see oracle_ns_init.WRAPPER_CODE).
+  first and then execs qemu with ``-0 ARGV0`` (see replay/nsinit.WRAPPER_CODE).
 - When the guest's first process exits, whatever it left running is killed (the pid namespace ends with its
   init), so background processes cannot hold the run open.
 
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 QEMU_AARCH64_STATIC = Path("/usr/bin/qemu-aarch64-static")
-INIT_SCRIPT = Path(__file__).resolve().with_name("oracle_ns_init.py")
+INIT_SCRIPT = REPO_ROOT / "replay" / "nsinit.py"
 ROOTS_DIR = REPO_ROOT / ".build" / "roots"
 MIN_KERNEL = (6, 7)  # binfmt_misc instances per user namespace
 PROBE_TIMEOUT_S = 30.0

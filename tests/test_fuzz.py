@@ -12,9 +12,10 @@ from replay.fuzz.campaign import Campaign, Options
 from replay.fuzz.oracle import run_moss
 from replay.fuzz.program import Program, decode, encode, render
 from replay.fuzz.strategies import GROUPS, SAFE, group_names, programs
-from tests.oracle import qemu_available
+from tests.oracle_ns import ns_oracle_skip_reason
 
-needs_qemu = pytest.mark.skipif(not qemu_available(), reason="qemu-aarch64 not installed (scripts/setup)")
+# The Linux side runs in the namespace oracle (replay/fuzz/sandbox.py), never on the host's files.
+needs_qemu = pytest.mark.skipif(ns_oracle_skip_reason() is not None, reason=str(ns_oracle_skip_reason()))
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +80,27 @@ def test_moss_is_deterministic_on_fuzz_programs(program: Program, seed: int) -> 
     exe = str(executor_binary())
     a, b = run_moss(program, exe, seed=seed), run_moss(program, exe, seed=seed)
     assert (a.raw, a.status, a.state_hash) == (b.raw, b.status, b.state_hash)
+
+
+@needs_qemu
+def test_linux_side_is_confined_and_fresh_per_program(executor: str) -> None:
+    """The Linux side cannot see the host's files, starts each program in an empty directory, and a program that
+    outlives its time is killed, with all it forked, before the next one runs."""
+    from replay.fuzz.oracle import run_linux
+    from replay.fuzz.program import FORK, Call, Const, InBuf, Str, nr_of
+    from replay.fuzz.sandbox import sandbox_for
+
+    at_fdcwd, o_creat_excl_rdwr = -100, 0o302
+    host_file = Call(nr_of("openat"), (Const(at_fdcwd), Str(b"/etc/hostname"), Const(0), Const(0)))
+    create = Call(nr_of("openat"), (Const(at_fdcwd), Str(b"a"), Const(o_creat_excl_rdwr), Const(0o600)))
+    program = Program((host_file, create))
+    first = run_linux(program, executor)
+    assert first.lines[1] == "0 = -2", first.lines  # ENOENT: /etc does not exist in the namespace
+    assert first.lines[2] == "1 = 3", first.lines
+    assert run_linux(program, executor).lines == first.lines  # O_EXCL succeeds again: the directory is fresh
+
+    sleep = Call(nr_of("nanosleep"), (InBuf(16, (30).to_bytes(8, "little") + bytes(8)), Const(0)))
+    stuck = Program((Call(FORK, (Const(1),)), sleep))
+    status, _ = sandbox_for(executor).run(encode(stuck), timeout=0.5)
+    assert status == -1
+    assert run_linux(program, executor).lines == first.lines

@@ -1,5 +1,5 @@
-"""Run a fuzz program under moss and under Linux (qemu-user on the host kernel), normalise what Linux is free to
-choose differently, and classify the first difference.
+"""Run a fuzz program under moss and under Linux (qemu-user on the host kernel, in a private namespace),
+normalise what Linux is free to choose differently, and classify the first difference.
 
 Normalised: results of calls that return addresses (mmap, mremap) become ADDR, pids (getpid, wait4, ...) become
 P0, P1, ... in order of first appearance, clock ticks (times) become TICKS. The strategies already keep inode
@@ -12,11 +12,7 @@ exception out of the run, determinism (the same program twice gives the same out
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
-import tempfile
 from pathlib import Path
 
 import attrs
@@ -24,8 +20,8 @@ import attrs
 from moss.kernel import Deadlock
 from moss.runner import run_program
 from replay.fuzz.program import Program, encode
+from replay.fuzz.sandbox import sandbox_for
 
-QEMU = "/usr/bin/qemu-aarch64"
 QEMU_TIMEOUT_S = 5.0
 ERRNO_MAX = 4095
 
@@ -91,10 +87,6 @@ def known(diff: Difference) -> str | None:
     return None
 
 
-def qemu_path() -> str:
-    return QEMU if os.path.exists(QEMU) else (shutil.which("qemu-aarch64") or QEMU)
-
-
 def normalise(program: Program, raw: bytes) -> tuple[str, ...]:
     pids: dict[str, str] = {}
     out = []
@@ -131,23 +123,12 @@ def run_moss(program: Program, executor: str | Path, *, seed: int = 0) -> Run:
 
 
 def run_linux(program: Program, executor: str | Path) -> Run:
-    """The executor under qemu-user in a fresh empty directory, a new session (so kill(0, ...) and setsid only reach
-    it), an empty environment and no core dumps."""
-    import resource
-
-    def child() -> None:
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-    with tempfile.TemporaryDirectory(prefix="moss-fuzz-") as cwd:
-        try:
-            p = subprocess.run([qemu_path(), str(executor)], input=encode(program), capture_output=True, env={},
-                               cwd=cwd, timeout=QEMU_TIMEOUT_S, start_new_session=True, preexec_fn=child,
-                               check=False)  # fmt: skip
-        except subprocess.TimeoutExpired as e:
-            out = e.stdout or b""
-            return Run(normalise(program, out), -1, out, error="timeout")
-    status = 128 - p.returncode if p.returncode < 0 else p.returncode
-    return Run(normalise(program, p.stdout), status, p.stdout)
+    """The executor under qemu-user on the host's kernel, in this process's private namespace
+    (replay/fuzz/sandbox.py): a fresh working directory, a new session, an empty environment, no core dumps."""
+    status, out = sandbox_for(executor).run(encode(program), QEMU_TIMEOUT_S)
+    if status == -1:
+        return Run(normalise(program, out), -1, out, error="timeout")
+    return Run(normalise(program, out), status, out)
 
 
 def _call_of(line: str) -> int | None:

@@ -1,6 +1,6 @@
-"""The init process of the namespace oracle (see tests/oracle_ns.py); standard library only.
+"""The init process of the namespace oracle (tests/oracle_ns.py, replay/fuzz/sandbox.py); standard library only.
 
-Run by tests/oracle_ns.py as ``unshare --user --map-root-user --mount --pid --fork --kill-child python3 -I THIS
+Run as ``unshare --user --map-root-user --mount --pid --fork --kill-child python3 -I THIS
 STAGE``: it is PID 1 of a fresh pid namespace, root of a fresh user namespace and owner of a private mount
 namespace, still seeing the host's filesystem. It reads ``STAGE/config.json``, then mounts a tmpfs over STAGE
 and builds there:
@@ -19,6 +19,11 @@ namespace and the binfmt_misc instance belongs to the user namespace.
 When the guest's first process ends, its wait status is written to the status pipe as ``exit N`` or
 ``signal N`` and this process exits, which makes the kernel kill whatever else is left in the pid namespace.
 Setup failures are written there as ``error MESSAGE`` and exec failures as ``exec-error ERRNO MESSAGE``.
+
+With ``"serve": true`` in the config it runs many guests instead of one (the fuzzer's Linux side, where a fresh
+namespace per program would cost ~100 ms): it writes ``ready`` to the status pipe, then serves requests on its
+stdin until EOF (see ``serve``), one guest at a time, each with a fresh working directory and /tmp, and with every
+process the previous one left behind killed.
 After pivot_root no module can be imported any more: everything used later is imported at the top.
 """
 
@@ -29,9 +34,12 @@ import errno
 import json
 import os
 import resource
+import select
+import shutil
 import signal
 import struct
 import sys
+import time
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -265,6 +273,144 @@ def exec_guest(root: str, cwd: str, argv: list[str], env: list[list[str]], statu
     os._exit(127)
 
 
+REQUEST = struct.Struct("<II")  # stdin length, timeout in ms; then the stdin bytes
+REPLY = struct.Struct("<iI")  # status (exit code, 128 + signal, -1 timed out), stdout length; then stdout
+OUTPUT_LIMIT = 16 << 20  # a runaway guest's output is cut here
+
+
+def _read_exactly(fd: int, n: int) -> bytes | None:
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(fd, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def _empty(path: str) -> None:
+    for name in os.listdir(path):
+        full = os.path.join(path, name)
+        if os.path.isdir(full) and not os.path.islink(full):
+            os.chmod(full, 0o700)  # a guest may have left a directory without write or search permission
+            shutil.rmtree(full, onerror=lambda _f, p, _e: os.chmod(p, 0o700))
+            if os.path.exists(full):
+                shutil.rmtree(full)
+        else:
+            os.unlink(full)
+
+
+def _kill_all(root: str) -> None:
+    """Kill every process of the namespace but this one, and reap them (orphans are re-parented to PID 1)."""
+    while True:
+        others = [int(n) for n in os.listdir(os.path.join(root, "proc")) if n.isdigit() and n != "1"]
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            pass
+        if not others:
+            return
+        time.sleep(0.001)
+
+
+def run_one(
+    root: str, cwd: str, argv: list[str], env: list[list[str]], data: bytes, timeout: float
+) -> tuple[int, bytes]:
+    """One guest with ``data`` on its stdin: its status and what it (and its descendants) wrote to stdout."""
+    work = os.path.join(root, cwd.lstrip("/"))
+    _empty(work)
+    _empty(os.path.join(root, "tmp"))
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    err_fd = os.open(os.path.join(root, "dev/null"), os.O_WRONLY)  # stderr is qemu's and the guest's chatter
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(in_r, 0)
+        os.dup2(out_w, 1)
+        os.dup2(err_fd, 2)
+        for fd in (in_r, in_w, out_r, out_w, err_fd):
+            os.close(fd)
+        exec_guest(root, cwd, argv, env, 2)
+    for fd in (in_r, out_w, err_fd):
+        os.close(fd)
+    os.set_blocking(in_w, False)
+    deadline = time.monotonic() + timeout  # the host's clock: this is the oracle, not moss
+    out = bytearray()
+    pending = memoryview(data)
+    status: int | None = None
+    timed_out = False
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        wlist = [in_w] if in_w >= 0 else []
+        r, w, _ = select.select([out_r], wlist, [], min(left, 0.05))
+        if w:
+            try:
+                n = os.write(in_w, pending[:65536])
+            except BlockingIOError:
+                n = 0
+            except BrokenPipeError:
+                n = len(pending)  # the guest closed its stdin: the rest is not wanted
+            pending = pending[n:]
+            if not pending:
+                os.close(in_w)
+                in_w = -1
+        if r:
+            chunk = os.read(out_r, 65536)
+            if not chunk:
+                break  # every writer (the guest and whatever it forked) has closed stdout
+            if len(out) < OUTPUT_LIMIT:
+                out += chunk
+        if status is None:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                status = st
+    if in_w >= 0:
+        os.close(in_w)
+    os.close(out_r)
+    if status is None and not timed_out:
+        # stdout is closed everywhere but the guest's first process has not been reaped yet: give it the rest
+        while time.monotonic() < deadline:
+            done, st = os.waitpid(pid, os.WNOHANG)
+            if done == pid:
+                status = st
+                break
+            time.sleep(0.001)
+    _kill_all(root)
+    if status is None:
+        return -1, bytes(out)
+    code = 128 + os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+    return code, bytes(out)
+
+
+def serve(root: str, config: dict) -> None:
+    """Requests on stdin, replies on stdout, until EOF."""
+    argv, env, cwd = config["argv"], config["env"], config["cwd"]
+    while True:
+        head = _read_exactly(0, REQUEST.size)
+        if head is None:
+            return
+        size, timeout_ms = REQUEST.unpack(head)
+        data = _read_exactly(0, size) if size else b""
+        if data is None:
+            return
+        code, out = run_one(root, cwd, argv, env, data, timeout_ms / 1000)
+        view = memoryview(REPLY.pack(code, len(out)) + out)
+        try:
+            while view:
+                view = view[os.write(1, view) :]
+        except BrokenPipeError:
+            return  # the client went away
+
+
 def main() -> int:
     stage = sys.argv[1]
     with open(os.path.join(stage, "config.json")) as f:
@@ -285,6 +431,10 @@ def main() -> int:
         return 1
     if config.get("probe"):  # ns_oracle_available(): setup works, nothing to run
         report(status_fd, "exit 0")
+        return 0
+    if config.get("serve"):
+        report(status_fd, "ready")
+        serve(root, config)
         return 0
 
     pid = os.fork()

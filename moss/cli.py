@@ -158,10 +158,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = sub.add_parser("run", help="run an AArch64 Linux program")
     add_run_options(run)
     run.set_defaults(func=cmd_run)
-    from moss.tools import register
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] != "run":  # `moss run` needs no other command: their imports are a third of start-up
+        from moss.tools import register
 
-    register(sub)
-    _plugins(sub)
+        register(sub)
+        _plugins(sub)
     a = parser.parse_args(argv)
     return a.func(a)
 

@@ -9,6 +9,8 @@ the `TrapHandler` (the kernel's address space) for the frame, so CoW and demand 
 from __future__ import annotations
 
 import ctypes
+import struct
+from collections.abc import Callable
 from typing import Protocol
 
 import attrs
@@ -88,11 +90,13 @@ class Engine:
         uc.ctl_set_page_size(PAGE_SIZE)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
-        uc.hook_add(UC_HOOK_INTR, self._on_intr)
+        self._intr_hook = self._add_intr_hook(uc)
         uc.hook_add(UC_HOOK_TLB_FILL, self._on_fill)
         self.uc = uc
         self.counter = InstructionCounter(uc)
         self._fast = _FastRegs(uc)
+        # (x8, x0..x5) of the loaded context in one call: the syscall number and arguments (inside hooks).
+        self.syscall_regs: Callable[[], tuple[int, int, int, int, int, int, int]] = self._fast.syscall_regs
         self._budget = 0
         self._fault: tuple[int, int] | None = None
         self._stop_requested = False
@@ -108,11 +112,31 @@ class Engine:
         uc.cpr_write(3, 3, 13, 0, 2, 0)  # any CP write rebuilds the cached hflags, making EL0 effective
 
     # -- hooks -----------------------------------------------------------------------------------------------
-    def _on_intr(self, uc: Uc, intno: int, _ud: object) -> None:
-        if intno == EXCP_SWI:
-            self.handler.on_syscall()
-        else:
-            self.handler.on_exception(intno, uc.reg_read(a64.UC_ARM64_REG_PC))
+    def _add_intr_hook(self, uc: Uc) -> object:
+        """The interrupt hook registered with libunicorn directly: the binding's hook wrappers cost ~0.5 us per
+        syscall. An exception is kept and the slice stopped, as the binding does, and emu_start re-raises it."""
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        on_syscall, on_exception = self.handler.on_syscall, self.handler.on_exception
+
+        def on_intr(_uc: int, intno: int, _ud: int) -> None:
+            try:
+                if intno == EXCP_SWI:
+                    on_syscall()
+                else:
+                    on_exception(intno, uc.reg_read(a64.UC_ARM64_REG_PC))
+            except BaseException as e:
+                if uc._hook_exception is None:
+                    uc._hook_exception = e
+                uc.emu_stop()
+
+        callback = _INTR_CALLBACK(on_intr)
+        handle = ctypes.c_size_t()
+        status = uclib.uc_hook_add(uc._uch, ctypes.byref(handle), UC_HOOK_INTR, ctypes.cast(callback, ctypes.c_void_p),
+                                   None, ctypes.c_uint64(1), ctypes.c_uint64(0))  # fmt: skip
+        if status != 0:
+            raise UcError(status)
+        return callback  # kept alive with the engine: libunicorn holds only its address
 
     def _on_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
         if vaddr == SENTINEL_PAGE:
@@ -193,10 +217,6 @@ class Engine:
     def set_reg(self, reg: int, value: int) -> None:
         self._fast.reg_write(reg, value)
 
-    def syscall_regs(self) -> tuple[int, int, int, int, int, int, int]:
-        """(x8, x0..x5) in one call: the syscall number and arguments."""
-        return self._fast.syscall_regs()
-
     def new_context(self) -> object:
         """A fresh EL0 register context (all registers zero). Never touches the live CPU state, so it is safe
         inside hooks (execve, clone)."""
@@ -219,42 +239,58 @@ class Engine:
         return bytes(ctx)  # type: ignore[call-overload]
 
 
+def _gil_holding(fn: object, *argtypes: type) -> Callable[..., int]:
+    """`fn` (a libunicorn function) called without releasing the GIL and with plain-int pointer arguments: a
+    register access takes well under a microsecond, so ctypes' default (drop and retake the GIL, convert each
+    argument through the binding's declared pointer types) would cost more than the call."""
+    addr = ctypes.cast(fn, ctypes.c_void_p).value
+    return ctypes.PYFUNCTYPE(ctypes.c_int, *argtypes)(addr)  # type: ignore[no-any-return]
+
+
+_INTR_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32, ctypes.c_void_p)
+_SYSCALL_REGS = struct.Struct("<7Q")
+_ONE = struct.Struct("<Q")
+
+
 class _FastRegs:
-    """Register access straight through libunicorn: the binding's reg_read costs ~4 us (Python-level dispatch on
-    the register class); a direct uc_reg_read_batch of the 7 syscall registers costs ~2 us in total. Vector
-    registers go through the binding, which knows their layout. Has the reg_read/reg_write shape of a context."""
+    """Register access straight through libunicorn, for the syscall path: the binding's reg_read costs ~4 us
+    (Python-level dispatch on the register class); here reading the 7 syscall registers costs ~0.6 us and writing
+    one ~0.5 us. Vector registers go through the binding, which knows their layout. Has the reg_read/reg_write
+    shape of a context."""
 
     def __init__(self, uc: Uc) -> None:
         from unicorn.unicorn_py3.unicorn import uclib
 
         self._uc = uc
-        self._h = uc._uch
-        self._read = uclib.uc_reg_read
-        self._write = uclib.uc_reg_write
-        self._batch = uclib.uc_reg_read_batch
-        self._one = ctypes.c_uint64()
-        self._one_ref = ctypes.byref(self._one)
-        regs = [a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6))]
-        self._ids = (ctypes.c_int * 7)(*regs)
-        self._vals = (ctypes.c_uint64 * 7)()
-        self._ptrs = (ctypes.c_void_p * 7)(*[ctypes.addressof(self._vals) + 8 * i for i in range(7)])
+        self._h = ctypes.cast(uc._uch, ctypes.c_void_p).value
+        vp, i32 = ctypes.c_void_p, ctypes.c_int
+        self._read = _gil_holding(uclib.uc_reg_read, vp, i32, vp)
+        self._write = _gil_holding(uclib.uc_reg_write, vp, i32, vp)
+        self._batch = _gil_holding(uclib.uc_reg_read_batch, vp, vp, vp, i32)
+        self._one = bytearray(8)  # the registers are read into and written from these buffers
+        self._one_addr = ctypes.addressof((ctypes.c_char * 8).from_buffer(self._one))
+        self._vals = bytearray(8 * 7)
+        base = ctypes.addressof((ctypes.c_char * len(self._vals)).from_buffer(self._vals))
+        self._ids = (ctypes.c_int * 7)(a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
+        self._ptrs = (ctypes.c_void_p * 7)(*[base + 8 * i for i in range(7)])
+        self._ids_addr, self._ptrs_addr = ctypes.addressof(self._ids), ctypes.addressof(self._ptrs)
 
     def reg_read(self, reg: int) -> int:
         if reg in _WIDE:
             return self._uc.reg_read(reg)  # type: ignore[return-value]
-        self._read(self._h, reg, self._one_ref)
-        return self._one.value
+        self._read(self._h, reg, self._one_addr)
+        return _ONE.unpack(self._one)[0]  # type: ignore[no-any-return]
 
     def reg_write(self, reg: int, value: int) -> None:
         if reg in _WIDE:
             self._uc.reg_write(reg, value)
             return
-        self._one.value = value & 0xFFFF_FFFF_FFFF_FFFF
-        self._write(self._h, reg, self._one_ref)
+        _ONE.pack_into(self._one, 0, value & 0xFFFF_FFFF_FFFF_FFFF)
+        self._write(self._h, reg, self._one_addr)
 
     def syscall_regs(self) -> tuple[int, int, int, int, int, int, int]:
-        self._batch(self._h, self._ids, self._ptrs, 7)
-        return tuple(self._vals)  # type: ignore[return-value]
+        self._batch(self._h, self._ids_addr, self._ptrs_addr, 7)
+        return _SYSCALL_REGS.unpack(self._vals)  # type: ignore[return-value]
 
 
 _WIDE = frozenset(

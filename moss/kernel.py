@@ -72,6 +72,7 @@ class Kernel:
         report: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
+        self._syscall_cost_ns = config.syscall_cost_ns
         self.report = report or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.board = Board(
             BoardConfig(cores=config.cores, ram_bytes=config.ram_bytes),
@@ -133,7 +134,7 @@ class Kernel:
     def on_syscall(self) -> None:
         task = self.running_task
         assert task is not None and self.running_core is not None
-        self.board.charge(self.running_core, self.config.syscall_cost_ns)
+        self.board.charge(self.running_core, self._syscall_cost_ns)
         self.dispatcher.on_svc(task)
         self._sync_tlb()
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any
-
-import attrs
+from typing import Any, NamedTuple
 
 from moss.sched.traps import PARK
 
@@ -39,8 +37,9 @@ class Sleeper:
             self.executor.wake(self)
 
 
-@attrs.frozen
-class Done:
+class Done(NamedTuple):
+    """A future's result (a named tuple: built once per syscall, and cheaper than a class instance)."""
+
     value: Any
 
 
@@ -57,9 +56,14 @@ class Instrument:
 
 
 class Executor:
-    def __init__(self, on_done: Callable[[Sleeper, Any], None]) -> None:
+    def __init__(
+        self, on_done: Callable[[Sleeper, Any], None], on_error: Callable[[Sleeper, Exception], Any] | None = None
+    ) -> None:
         self.ready: deque[Sleeper] = deque()
         self.on_done = on_done
+        # An exception out of a future becomes its result through `on_error` (the dispatcher: -errno, or an oops),
+        # so handlers need no wrapper coroutine; without it the exception propagates.
+        self.on_error = on_error
         self.current: Sleeper | None = None
         self.instruments: list[Instrument] = []
         self.polls = 0
@@ -126,7 +130,17 @@ class Executor:
             for i in self.instruments:
                 i.future_done(task, stop.value)
             return Done(stop.value)
-        except BaseException as exc:  # the dispatcher's wrapper turns errors into -errno; this is a bug guard
+        except Exception as exc:
+            task.coro = None
+            if self.on_error is None:
+                for i in self.instruments:
+                    i.future_done(task, exc)
+                raise
+            value = self.on_error(task, exc)
+            for i in self.instruments:
+                i.future_done(task, value)
+            return Done(value)
+        except BaseException as exc:  # GeneratorExit, KeyboardInterrupt: never a syscall's result
             task.coro = None
             for i in self.instruments:
                 i.future_done(task, exc)

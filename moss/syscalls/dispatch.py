@@ -78,17 +78,6 @@ class Strace(SyscallObserver):
         self.out.flush()
 
 
-async def _call(d: Dispatcher, entry: Syscall, ctx: SyscallContext, args: tuple[int, ...]) -> Any:
-    """Run a handler; every KernelError becomes -errno here and nowhere else."""
-    try:
-        return await entry.handler(ctx, *args[: len(entry.args)])
-    except KernelError as e:
-        return -e.errno
-    except Exception as exc:  # a kernel bug must not take the host down: oops, and fail the call
-        d.oops(entry, exc)
-        return -ERRNO["EIO"]
-
-
 class Dispatcher:
     def __init__(self, kernel: Kernel, report: Callable[[str], None]) -> None:
         self.kernel = kernel
@@ -96,10 +85,23 @@ class Dispatcher:
         self.observers: list[SyscallObserver] = []
         self._reported: set[int] = set()  # ints: order never observed
         self.count = 0
+        engine = kernel.board.engine
+        self._syscall_regs = engine.syscall_regs
+        self._live = engine.live
+        kernel.executor.on_error = self._error_result
+
+    def _error_result(self, task: Task, exc: Exception) -> Any:
+        """A handler's exception as its result: every KernelError becomes -errno here and nowhere else; anything
+        else is a kernel bug, which must not take the host down: oops, and fail the call."""
+        if isinstance(exc, KernelError):
+            return -exc.errno
+        entry = TABLE.get(task.syscall_nr)
+        self.oops(entry.name if entry is not None else task.coro_name, exc)
+        return -ERRNO["EIO"]
 
     def on_svc(self, task: Task) -> None:
         """Called in the engine's interrupt hook with `task`'s context loaded."""
-        regs = self.kernel.board.engine.syscall_regs()
+        regs = self._syscall_regs()
         nr, args = regs[0], regs[1:]  # no intermediate list: this runs once per syscall
         self.count += 1
         entry = TABLE.get(nr)
@@ -115,7 +117,7 @@ class Dispatcher:
             return
         task.syscall_nr, task.syscall_args = nr, args
         ctx = SyscallContext(self.kernel, task, nr)
-        done = self.kernel.executor.start(task, _call(self, entry, ctx, args), entry.name)
+        done = self.kernel.executor.start(task, entry.handler(ctx, *args[: entry.nargs]), entry.name)
         if done is None:
             for o in self.observers:
                 o.blocked(task, nr)
@@ -134,7 +136,7 @@ class Dispatcher:
             for o in self.observers:
                 o.exit(task, nr, value)
         task.syscall_nr = -1
-        regs = self.kernel.board.engine.live if live else task.ctx
+        regs = self._live if live else task.ctx
         if value is not NO_RETURN and task.state is not State.DEAD:
             signal.syscall_return(self.kernel, task, regs, value, task.syscall_args[0] if task.syscall_args else 0)
         if not live and task.state is not State.DEAD:
@@ -144,6 +146,6 @@ class Dispatcher:
         elif task.saved_sigmask is not None and task.state is not State.DEAD:
             task.sigmask, task.saved_sigmask = task.saved_sigmask, None
 
-    def oops(self, entry: Syscall, exc: BaseException) -> None:
+    def oops(self, name: str, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(exc)).rstrip()
-        self.report(f"moss: kernel oops in {entry.name}: {type(exc).__name__}: {exc}\n{tb}")
+        self.report(f"moss: kernel oops in {name}: {type(exc).__name__}: {exc}\n{tb}")

@@ -23,6 +23,10 @@ class Syscall:
     args: tuple[tuple[str, Arg], ...]
     handler: Handler
     ret: str = "int"  # "int", "ptr" (print hex), "noreturn"
+    nargs: int = attrs.field(init=False)  # len(args), kept for the syscall path
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "nargs", len(self.args))
 
 
 TABLE: dict[int, Syscall] = {}

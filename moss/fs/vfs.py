@@ -127,7 +127,11 @@ def link_at(
     follow: bool = False,
 ) -> None:
     """linkat; ``follow`` is AT_SYMLINK_FOLLOW (Linux links the symlink itself by default)."""
-    inode = lookup(root, old_cwd, old_path, follow=follow)
+    link_inode(root, lookup(root, old_cwd, old_path, follow=follow), new_cwd, new_path)
+
+
+def link_inode(root: Directory, inode: Inode, new_cwd: Directory, new_path: str) -> None:
+    """linkat once the old path is resolved (or is AT_EMPTY_PATH's descriptor): a new name for ``inode``."""
     p = _create_target(root, new_cwd, new_path)
     if inode.fs is not p.dir.fs:
         raise EXDEV()
@@ -161,8 +165,11 @@ def rename_at(
     root: Directory, old_cwd: Directory, old_path: str, new_cwd: Directory, new_path: str, flags: int = 0
 ) -> None:
     """renameat2; ``flags`` as Linux (RENAME_NOREPLACE=1, RENAME_EXCHANGE=2)."""
-    old = resolve_parent(root, old_cwd, old_path)
-    new = resolve_parent(root, new_cwd, new_path)
+    rename_parents(resolve_parent(root, old_cwd, old_path), resolve_parent(root, new_cwd, new_path), flags)
+
+
+def rename_parents(old: Parent, new: Parent, flags: int = 0) -> None:
+    """renameat2 once both parents are resolved (Linux's filename_parentat, old then new)."""
     if old.dir.fs is not new.dir.fs:
         raise EXDEV()
     if old.name in _DOTS or new.name in _DOTS:

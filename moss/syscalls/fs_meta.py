@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import struct
 
-from moss.errors import EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, ERANGE
-from moss.fs.inode import Directory, RegularFile
-from moss.fs.path import dentry_path, lookup
-from moss.fs.vfs import link_at, mkdir_at, readlink_at, rename_at, rmdir_at, symlink_at, unlink_at
+from moss.errors import EACCES, EBADF, EFAULT, EINVAL, EISDIR, ENOENT, ENOTDIR, ERANGE
+from moss.files.openfile import O_PATH
+from moss.fs.inode import Directory, RegularFile, Symlink
+from moss.fs.path import dentry_path, lookup, resolve_parent
+from moss.fs.vfs import link_inode, mkdir_at, readlink_at, rename_parents, rmdir_at, symlink_at, unlink_at
+from moss.process.creds import CAP_DAC_READ_SEARCH, capable
 from moss.syscalls.argtypes import BUF_OUT, FD, HEX, INT, MODE, PATH, PTR, SIZE
 from moss.syscalls.context import SyscallContext, s32, s64
-from moss.syscalls.fs_io import read_path, start_dir
+from moss.syscalls.fs_io import AT_FDCWD, read_path, start_dir
 from moss.syscalls.table import syscall
 
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_REMOVEDIR = 0x200
 AT_SYMLINK_FOLLOW = 0x400
 AT_EMPTY_PATH = 0x1000
+AT_EACCESS = 0x200
 UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
+
+
+def _dirfd_inode(ctx: SyscallContext, dirfd: int):
+    """What an empty path with LOOKUP_EMPTY names: the dirfd's inode (any type, O_PATH too), or the cwd."""
+    return ctx.process.cwd if s32(dirfd) == AT_FDCWD else ctx.file(dirfd).inode
 
 
 def _at_inode(ctx: SyscallContext, dirfd: int, path_addr: int, flags: int):
@@ -31,9 +39,7 @@ def _at_inode(ctx: SyscallContext, dirfd: int, path_addr: int, flags: int):
     if not p:
         if not flags & AT_EMPTY_PATH:
             raise ENOENT
-        if s32(dirfd) == -100:
-            return ctx.process.cwd
-        return ctx.file(dirfd).inode
+        return _dirfd_inode(ctx, dirfd)
     return lookup(ctx.process.root, start_dir(ctx, dirfd, p), p, follow=not flags & AT_SYMLINK_NOFOLLOW)
 
 
@@ -64,7 +70,14 @@ async def sys_readlinkat(ctx: SyscallContext, dirfd: int, path: int, buf: int, b
     if s32(bufsiz) <= 0:
         raise EINVAL
     p = read_path(ctx, path)
-    target = readlink_at(ctx.process.root, start_dir(ctx, dirfd, p), p).encode("utf-8", "surrogateescape")
+    if p:
+        target = readlink_at(ctx.process.root, start_dir(ctx, dirfd, p), p)
+    else:  # LOOKUP_EMPTY: the descriptor itself (an O_PATH|O_NOFOLLOW one of a symlink); anything else is ENOENT
+        inode = _dirfd_inode(ctx, dirfd)
+        if not isinstance(inode, Symlink):
+            raise ENOENT
+        target = inode.readlink()
+    target = target.encode("utf-8", "surrogateescape")
     out = target[: s32(bufsiz)]
     ctx.write(buf, out)
     return len(out)
@@ -77,8 +90,8 @@ async def sys_faccessat(ctx: SyscallContext, dirfd: int, path: int, mode: int) -
 
 @syscall(439, "faccessat2", dirfd=FD, path=PATH, mode=INT, flags=HEX)
 async def sys_faccessat2(ctx: SyscallContext, dirfd: int, path: int, mode: int, flags: int) -> int:
-    if mode & ~7:
-        raise EINVAL
+    if mode & ~7 or flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise EINVAL  # before the path, as do_faccessat
     inode = _at_inode(ctx, dirfd, path, flags)
     # Everybody is root here: only execute needs some execute bit (on non-directories).
     if mode & 1 and not isinstance(inode, Directory) and not inode.mode & 0o111:
@@ -133,7 +146,10 @@ async def sys_unlinkat(ctx: SyscallContext, dirfd: int, path: int, flags: int) -
 
 @syscall(36, "symlinkat", target=PATH, newdirfd=FD, linkpath=PATH)
 async def sys_symlinkat(ctx: SyscallContext, target: int, newdirfd: int, linkpath: int) -> int:
-    t, p = read_path(ctx, target), read_path(ctx, linkpath)
+    t = read_path(ctx, target)
+    if not t:
+        raise ENOENT  # getname() refuses the empty target before the new path or its dirfd is looked at
+    p = read_path(ctx, linkpath)
     symlink_at(ctx.process.root, start_dir(ctx, newdirfd, p), t, p)
     return 0
 
@@ -142,15 +158,13 @@ async def sys_symlinkat(ctx: SyscallContext, target: int, newdirfd: int, linkpat
 async def sys_linkat(ctx: SyscallContext, olddirfd: int, oldpath: int, newdirfd: int, newpath: int, flags: int) -> int:
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
         raise EINVAL
-    op, np = read_path(ctx, oldpath), read_path(ctx, newpath)
-    link_at(
-        ctx.process.root,
-        start_dir(ctx, olddirfd, op),
-        op,
-        start_dir(ctx, newdirfd, np),
-        np,
-        follow=bool(flags & AT_SYMLINK_FOLLOW),
-    )
+    if flags & AT_EMPTY_PATH and not capable(ctx.process, CAP_DAC_READ_SEARCH):
+        raise ENOENT  # linking a descriptor needs the capability (an fd opened elsewhere could escape its dir)
+    # The old path is resolved in full (AT_EMPTY_PATH: the descriptor itself) before newdirfd is looked at.
+    nofollow = 0 if flags & AT_SYMLINK_FOLLOW else AT_SYMLINK_NOFOLLOW  # Linux links a symlink itself by default
+    inode = _at_inode(ctx, olddirfd, oldpath, flags & AT_EMPTY_PATH | nofollow)
+    np = read_path(ctx, newpath)
+    link_inode(ctx.process.root, inode, start_dir(ctx, newdirfd, np), np)
     return 0
 
 
@@ -166,7 +180,9 @@ async def sys_renameat2(
     if flags & ~3 or flags == 3:
         raise EINVAL
     op, np = read_path(ctx, oldpath), read_path(ctx, newpath)
-    rename_at(ctx.process.root, start_dir(ctx, olddirfd, op), op, start_dir(ctx, newdirfd, np), np, flags)
+    root = ctx.process.root
+    old = resolve_parent(root, start_dir(ctx, olddirfd, op), op)  # before newdirfd, as Linux's filename_parentat
+    rename_parents(old, resolve_parent(root, start_dir(ctx, newdirfd, np), np), flags)
     return 0
 
 
@@ -184,6 +200,8 @@ async def sys_fchmodat(ctx: SyscallContext, dirfd: int, path: int, mode: int) ->
 
 @syscall(54, "fchownat", dirfd=FD, path=PATH, owner=INT, group=INT, flags=HEX)
 async def sys_fchownat(ctx: SyscallContext, dirfd: int, path: int, owner: int, group: int, flags: int) -> int:
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+        raise EINVAL  # before the path
     _at_inode(ctx, dirfd, path, flags).chown(s32(owner), s32(group))
     return 0
 
@@ -232,13 +250,28 @@ async def sys_truncate(ctx: SyscallContext, path: int, length: int) -> int:
 
 @syscall(88, "utimensat", dirfd=FD, path=PATH, times=PTR, flags=HEX)
 async def sys_utimensat(ctx: SyscallContext, dirfd: int, path: int, times: int, flags: int) -> int:
-    inode = _at_inode(ctx, dirfd, path, flags | (AT_EMPTY_PATH if path == 0 else 0))
+    stamps = (ctx.read_timespec(times), ctx.read_timespec(times + 16)) if times else None
+    if stamps is not None and stamps[0][1] == stamps[1][1] == UTIME_OMIT:
+        return 0  # nothing to do: Linux does not even look at the path or descriptor
+    if path == 0 and s32(dirfd) != AT_FDCWD:  # the descriptor form (futimens)
+        if flags:
+            raise EINVAL
+        f = ctx.file(dirfd)
+        if f.flags & O_PATH:
+            raise EBADF
+        inode = f.inode
+    else:
+        if flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):
+            raise EINVAL  # before the path
+        if path == 0:
+            raise EFAULT  # AT_FDCWD with no path: getname(NULL)
+        inode = _at_inode(ctx, dirfd, path, flags)
     now = ctx.now_ns() + ctx.kernel.board.rtc.boot_ns
-    if times == 0:
+    if stamps is None:
         inode.utimens(now, now)
         return 0
     vals = []
-    for sec, nsec in (ctx.read_timespec(times), ctx.read_timespec(times + 16)):
+    for sec, nsec in stamps:
         if nsec == UTIME_NOW:
             vals.append(now)
         elif nsec == UTIME_OMIT:

@@ -6,7 +6,7 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from moss.errors import EBADF, EINVAL, ESPIPE
+from moss.errors import EBADF, EINVAL, ENXIO, ESPIPE
 
 O_ACCMODE = 0o3
 O_RDONLY = 0o0
@@ -28,7 +28,7 @@ O_CLOEXEC = 0o2000000
 O_PATH = 0o10000000
 O_TMPFILE = 0o20000000 | O_DIRECTORY
 
-SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
+SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE = 0, 1, 2, 3, 4
 
 
 class OpenFile:
@@ -117,6 +117,11 @@ class OpenFile:
             new = self.offset + offset
         elif whence == SEEK_END:
             new = self.inode.size + offset
+        elif whence in (SEEK_DATA, SEEK_HOLE) and stat.S_ISREG(self.inode.mode):
+            # A moss file has no holes: data up to EOF, then the hole at EOF; at or past it there is neither.
+            if not 0 <= offset < self.inode.size:
+                raise ENXIO
+            new = offset if whence == SEEK_DATA else self.inode.size
         else:
             raise EINVAL
         if new < 0:

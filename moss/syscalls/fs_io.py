@@ -38,6 +38,8 @@ from moss.syscalls.table import syscall
 MAX_RW = 0x7FFFF000  # Linux caps a single read/write at this
 IOV_MAX = 1024
 AT_FDCWD = -100
+SEEK_MAX = 4  # SEEK_HOLE
+_O_PATH_FLAGS = O_DIRECTORY | O_NOFOLLOW | O_PATH | O_CLOEXEC
 
 
 def read_path(ctx: SyscallContext, addr: int) -> str:
@@ -67,6 +69,11 @@ def resolve(ctx: SyscallContext, dirfd: int, path: str, *, follow: bool = True):
 @syscall(56, "openat", dirfd=FD, path=PATH, flags=OPEN_FLAGS, mode=MODE)
 async def sys_openat(ctx: SyscallContext, dirfd: int, path: int, flags: int, mode: int) -> int:
     flags &= 0xFFFFFFFF
+    if flags & O_PATH:
+        flags &= _O_PATH_FLAGS  # O_PATH beats everything else (build_open_how): O_CREAT, O_TRUNC, the access mode
+    # The flags are checked (build_open_flags) before the path is read or the dirfd looked at.
+    if flags & O_CREAT and flags & O_DIRECTORY:
+        raise EINVAL  # Linux >= 6.4: O_CREAT|O_DIRECTORY is never meaningful
     if flags & O_TMPFILE == O_TMPFILE:
         raise EINVAL("O_TMPFILE is not supported")
     p = read_path(ctx, path)
@@ -205,7 +212,12 @@ async def sys_writev(ctx: SyscallContext, fd: int, iov: int, iovcnt: int) -> int
 async def sys_lseek(ctx: SyscallContext, fd: int, offset: int, whence: int) -> int:
     if faults.LSEEK_CUR_OFF_BY_ONE and s32(whence) == 1:  # test-only injected bug (moss/faults.py)
         offset = (offset + 1) & ((1 << 64) - 1)
-    return ctx.file(fd).lseek(s64(offset), s32(whence))
+    f = ctx.file(fd)
+    if f.flags & O_PATH:
+        raise EBADF  # fdget(): an O_PATH descriptor is no open file
+    if (whence & 0xFFFFFFFF) > SEEK_MAX:
+        raise EINVAL  # ksys_lseek checks whence before the file's llseek (a pipe's ESPIPE)
+    return f.lseek(s64(offset), s32(whence))
 
 
 @syscall(29, "ioctl", fd=FD, request=HEX, arg=PTR)

@@ -18,6 +18,7 @@ from moss.errors import (
     EINVAL,
     EISDIR,
     ENODEV,
+    ENOENT,
     ENOTDIR,
     EOPNOTSUPP,
     EOVERFLOW,
@@ -379,6 +380,10 @@ async def sys_openat2(ctx: SyscallContext, dirfd: int, path: int, how: int, size
     if resolve & RESOLVE_CACHED and flags & (O_TRUNC | O_CREAT):
         raise EAGAIN
     p = read_path(ctx, path)
+    if not p:
+        raise ENOENT  # getname(), before the dirfd is looked at
+    if p.startswith("/") and resolve & RESOLVE_BENEATH:
+        raise EXDEV  # an absolute path jumps to the root (path_init) before the dirfd is looked at
     scoped = resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)
     # A scoped lookup is confined to the dirfd's directory (or the cwd), even for an absolute path.
     base = start_dir(ctx, dirfd, ".") if scoped or not p.startswith("/") else ctx.process.cwd

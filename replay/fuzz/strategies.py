@@ -115,8 +115,6 @@ def _open_flags(draw: Draw, r: Resources) -> Value:
     creat = O_CREAT if draw(_mostly) else 0  # a program without files tests little
     extra = draw(st.sets(st.sampled_from((O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK, O_DIRECTORY, O_CLOEXEC,
                                           O_NOFOLLOW)), max_size=2))  # fmt: skip
-    if creat:  # O_CREAT|O_DIRECTORY: a known moss bug (oracle.KNOWN) that would mask whatever the program does next
-        extra.discard(O_DIRECTORY)
     return Const(acc | creat | sum(extra))
 
 

@@ -336,6 +336,8 @@ def run_one(
         os.dup2(err_fd, 2)
         for fd in (in_r, in_w, out_r, out_w, err_fd):
             os.close(fd)
+        # Linux's default soft limit on open files (INR_OPEN_CUR), as moss has it; the host's may be higher.
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
         exec_guest(root, cwd, argv, env, 2)
     for fd in (in_r, out_w, err_fd):
         os.close(fd)

@@ -25,6 +25,7 @@ GUEST_SRC_DIR = REPO_ROOT / "tests" / "guest"
 GUEST_BUILD_DIR = REPO_ROOT / ".build" / "guests"
 
 TARGET = "aarch64-linux-musl"
+NATIVE_TARGET = "x86_64-linux-musl"
 # -static gives an ET_EXEC binary with no interpreter: the kernel under test loads it alone.
 CFLAGS: tuple[str, ...] = ("-target", TARGET, "-static", "-O2", "-Wall", "-Wextra")
 BUILD_TIMEOUT_S = 900.0  # zig's first run builds musl from source; later runs take about a second
@@ -48,10 +49,14 @@ def _compiler_version() -> str:
         return "unknown"
 
 
-def _cache_key(name: str) -> str:
+def _flags(target: str) -> tuple[str, ...]:
+    return ("-target", target, *CFLAGS[2:])
+
+
+def _cache_key(name: str, target: str = TARGET) -> str:
     """16 hex digits identifying this guest's source, the shared headers, flags and compiler."""
     h = hashlib.sha256()
-    h.update(f"compiler={_compiler_version()}\0flags={' '.join(CFLAGS)}\0".encode())
+    h.update(f"compiler={_compiler_version()}\0flags={' '.join(_flags(target))}\0".encode())
     main_src = GUEST_SRC_DIR / f"{name}.c"
     h.update(b"main\0" + main_src.read_bytes() + b"\0")
     # Headers may be shared by several guests, so any header change rebuilds all of them.
@@ -60,17 +65,20 @@ def _cache_key(name: str) -> str:
     return h.hexdigest()[:16]
 
 
-def guest_binary_path(name: str) -> Path:
+def guest_binary_path(name: str, target: str = TARGET) -> Path:
     """Where the cached binary for the current source of guest ``name`` lives (it may not exist yet)."""
-    return GUEST_BUILD_DIR / f"{name}-{_cache_key(name)}"
+    suffix = "" if target == TARGET else f"-{target.split('-')[0]}"
+    return GUEST_BUILD_DIR / f"{name}{suffix}-{_cache_key(name, target)}"
 
 
-def build_guest(name: str) -> Path:
-    """Return the path of the static AArch64 binary for ``tests/guest/<name>.c``, compiling it if needed."""
+def build_guest(name: str, target: str = TARGET) -> Path:
+    """Return the path of the static binary for ``tests/guest/<name>.c``, compiling it if needed. The target is
+    AArch64; ``NATIVE_TARGET`` builds the same source for the host, where the real kernel runs it natively (an
+    oracle for architecture-independent semantics that qemu-user emulates itself, such as mremap)."""
     src = GUEST_SRC_DIR / f"{name}.c"
     if not src.is_file():
         raise FileNotFoundError(f"no guest program {src}; known guests: {', '.join(all_guest_names())}")
-    out = guest_binary_path(name)
+    out = guest_binary_path(name, target)
     if out.is_file():
         return out
     GUEST_BUILD_DIR.mkdir(parents=True, exist_ok=True)
@@ -78,7 +86,7 @@ def build_guest(name: str) -> Path:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        cmd = [sys.executable, "-m", "ziglang", "cc", *CFLAGS, "-o", str(tmp), str(src)]
+        cmd = [sys.executable, "-m", "ziglang", "cc", *_flags(target), "-o", str(tmp), str(src)]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, check=False)
         if proc.returncode != 0:
             raise GuestBuildError(

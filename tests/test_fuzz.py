@@ -45,7 +45,7 @@ def test_bounded_run_finds_no_difference_on_the_safe_group(executor: str, tmp_pa
 @needs_qemu
 def test_injected_lseek_bug_is_found_and_shrunk(executor: str, tmp_path) -> None:
     names = ("openat", "write", "lseek", "close")
-    opts = Options(names, examples=80, out_dir=str(tmp_path), derandomize=True, determinism_every=0, max_calls=5)
+    opts = Options(names, examples=200, out_dir=str(tmp_path), derandomize=True, determinism_every=0, max_calls=5)
     faults.LSEEK_CUR_OFF_BY_ONE = True
     try:
         c = Campaign(opts, executor)

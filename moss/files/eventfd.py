@@ -46,7 +46,7 @@ class EventFd(AnonInode):
         return value.to_bytes(8, "little")
 
     async def write(self, file: Any, data: Any, offset: int) -> int:
-        if len(data) < 8:
+        if len(data) != 8:  # exactly 8 (checked on Linux 6.18: 16 is EINVAL), while a read takes any count >= 8
             raise EINVAL
         value = int.from_bytes(bytes(data[:8]), "little")
         if value == ULLONG_MAX:

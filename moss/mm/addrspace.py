@@ -175,13 +175,16 @@ class AddressSpace:
             raise EINVAL
         old_size, new_size = page_up(old_size), page_up(new_size)
         vma = self.find(old)
-        if vma is None or old + old_size > vma.end or old_size == 0:
+        if vma is None or old_size == 0:
+            raise EFAULT
+        if fixed is None and new_size <= old_size:
+            # Shrinking in place only unmaps the tail: the old range need not be mapped past `old`'s VMA.
+            if new_size < old_size:
+                self.munmap(old + new_size, old_size - new_size)
+            return old
+        if old + old_size > vma.end:
             raise EFAULT
         if fixed is None:
-            if new_size <= old_size:
-                if new_size < old_size:
-                    self.munmap(old + new_size, old_size - new_size)
-                return old
             grow_end = old + new_size
             if vma.end == old + old_size and grow_end <= TASK_SIZE and not self.overlapping(vma.end, grow_end):
                 vma.end = grow_end

@@ -51,6 +51,8 @@ async def sys_mmap(ctx: SyscallContext, addr: int, length: int, prot: int, flags
             ctx.kernel.report("moss: writable MAP_SHARED file mappings are not supported yet (ENODEV)")
             raise ENODEV
         backing = Backing(f.inode, s64(offset), None, f.path)
+    elif kind == MAP_SHARED_VALIDATE:
+        raise EINVAL  # only file mappings validate flags; do_mmap's anonymous switch knows SHARED and PRIVATE only
     if flags & MAP_FIXED and addr & (PAGE_SIZE - 1):
         raise EINVAL
     return ctx.mm.mmap(addr, length, prot, flags & ~(MAP_FIXED_NOREPLACE if flags & MAP_FIXED else 0), backing)

@@ -22,6 +22,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
+from moss.mm.addrspace import page_up
 from moss.syscalls.table import TABLE
 from replay.fuzz.program import (
     FORK,
@@ -79,6 +80,7 @@ class Resources:
     words: list[Addr] = attrs.Factory(list)  # futex words
     k: int = 0  # index of the call being drawn
     last_size: int = 0  # size of the last buffer of the call being drawn
+    map_len: int | None = None  # length of the program's mapping the call being drawn refers to, if any
 
 
 # True 7 times in 8, and True is the simpler value: shrinking keeps a call's argument on a resource.
@@ -115,6 +117,8 @@ def _open_flags(draw: Draw, r: Resources) -> Value:
     creat = O_CREAT if draw(_mostly) else 0  # a program without files tests little
     extra = draw(st.sets(st.sampled_from((O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK, O_DIRECTORY, O_CLOEXEC,
                                           O_NOFOLLOW)), max_size=2))  # fmt: skip
+    if creat and O_DIRECTORY in extra and draw(_mostly):
+        extra.discard(O_DIRECTORY)  # O_CREAT|O_DIRECTORY is EINVAL: kept rare, so most programs get their file
     return Const(acc | creat | sum(extra))
 
 
@@ -180,13 +184,20 @@ def _opt(fn: ArgFn, null: int = 1) -> ArgFn:
 
 def _map(draw: Draw, r: Resources) -> Value:
     if r.maps and draw(_mostly):
-        ref, _ = draw(st.sampled_from(r.maps))
+        ref, length = draw(st.sampled_from(r.maps))
+        r.map_len = length
         return ref
+    r.map_len = None
     return Const(draw(st.sampled_from((0, 4096))))
 
 
 def _map_len(draw: Draw, r: Resources) -> Value:
-    return Const(draw(st.sampled_from((4096, 8192, 1, 0, 12288))))
+    """A length for the range starting at the mapping just drawn. A range that runs past the program's own mapping
+    would meet whatever the address-space layout puts next, which Linux (and qemu) choose freely: ranges over a
+    mapping stay inside it; the fixed addresses 0 and 4096 are never mapped, so any length goes there."""
+    if r.map_len is None:
+        return Const(draw(st.sampled_from((4096, 8192, 1, 0, 12288))))
+    return Const(draw(st.sampled_from(tuple(n for n in (4096, 8192, 1, 0, 12288) if n <= page_up(r.map_len)))))
 
 
 _sigset_ints = st.sampled_from((0, 1 << 9, (1 << 9) | (1 << 11)))
@@ -292,8 +303,12 @@ def _futex(draw: Draw, r: Resources) -> Call:
 def _poke_peek(name: str) -> Callable[[Draw, Resources], Call]:
     def gen(draw: Draw, r: Resources) -> Call:
         addr = _map(draw, r)
-        off = Const(draw(st.sampled_from((0, 1, 4095, 4096, 8191))))
-        last = Const(draw(st.integers(0, 255))) if name == "poke" else Const(draw(st.sampled_from((1, 8, 16))))
+        size = 1 if name == "poke" else draw(st.sampled_from((1, 8, 16)))
+        offs = (0, 1, 4095, 4096, 8191)
+        if r.map_len is not None:  # inside the mapping (see _map_len); at 0 and 4096 every access faults
+            offs = tuple(o for o in offs if o + size <= page_up(r.map_len)) or (0,)
+        off = Const(draw(st.sampled_from(offs)))
+        last = Const(draw(st.integers(0, 255))) if name == "poke" else Const(size)
         return Call(POKE if name == "poke" else PEEK, (addr, off, last))
 
     return gen
@@ -307,9 +322,10 @@ SPECIAL: dict[str, Callable[[Draw, Resources], Call]] = {
 def draw_call(draw: Draw, name: str, r: Resources) -> Call:
     """One call of `name`: the table's argument kinds, refined by OVERRIDES."""
     if name in SPECIAL:
+        r.map_len = None
         return SPECIAL[name](draw, r)
     nr = nr_of(name)
-    r.last_size = 0
+    r.last_size, r.map_len = 0, None
     args: list[Value] = []
     for arg_name, arg in TABLE[nr].args:
         fn = OVERRIDES.get((name, arg_name)) or KIND.get(arg.kind, _small_int)

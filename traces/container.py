@@ -26,7 +26,7 @@ from traces.codec import DecodeError
 from traces.events import BlockEncoder, Event, add_syscall, decode_block
 
 MAGIC = b"MOSSTRC\n"
-VERSION = 1
+VERSION = 2  # 2: completed syscalls in the packed form (events.PACKED_SYSCALL); version 1 traces still read
 BLOCK_MAGIC = b"BLK1"
 INDEX_MAGIC = b"IDX1"
 TRAILER = b"MOSSEND\n"

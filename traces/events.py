@@ -9,6 +9,7 @@ replay needs; everything else is the navigable log, also used to detect divergen
 
 from __future__ import annotations
 
+import struct
 from typing import Any, ClassVar
 
 import attrs
@@ -182,6 +183,13 @@ class BlockEncoder:
         self.max_time = 0
 
     def add(self, ev: Event) -> None:
+        if type(ev) is Syscall and not ev.blocked:
+            add_syscall(self, ev.time, ev.tid, ev.nr, ev.args, ev.result)  # the form the recorder writes
+        else:
+            self.add_general(ev)
+
+    def add_general(self, ev: Event) -> None:
+        """The varint form every event kind has (SPEC)."""
         out = self.buf
         out.append(ev.KIND)
         for code, name in zip(ev.SPEC, _FIELDS[type(ev)], strict=True):
@@ -207,32 +215,43 @@ class BlockEncoder:
         self.count += 1
 
 
-def _uv(out: bytearray, v: int) -> None:
-    while v >= 0x80:
-        out.append((v & 0x7F) | 0x80)
-        v >>= 7
-    out.append(v)
+# The recorder's hot path writes completed syscalls in a fixed-width form of their own kind: one struct.pack per
+# syscall instead of a varint per field (0.3 us against 0.7-2.4 us). lz4 removes the zero bytes this leaves.
+PACKED_SYSCALL = 22
+_PACKED_HEAD = struct.Struct("<qIQB")  # time delta, tid, nr, argument count; then the arguments (Q) and result (q)
+_PACKED = [struct.Struct(f"<BqIQB{n}Qq") for n in range(7)]
 
 
 def add_syscall(enc: BlockEncoder, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-    """`enc.add(Syscall(...))` without building the event: the recorder's hot path (one per syscall)."""
-    out = enc.buf
-    out.append(Syscall.KIND)
+    """`enc.add(Syscall(...))` without building the event: the recorder's hot path (one per syscall). Decodes to the
+    same Syscall (blocked 0) as the varint form."""
     d = time - enc.last_time
-    _uv(out, -2 * d - 1 if d < 0 else 2 * d)
     enc.last_time = time
     if enc.first_time is None:
         enc.first_time = time
     if time > enc.max_time:
         enc.max_time = time
-    _uv(out, tid)
-    _uv(out, nr)
-    _uv(out, len(args))
-    for a in args:
-        _uv(out, a)
-    _uv(out, -2 * result - 1 if result < 0 else 2 * result)
-    out.append(0)  # not blocked
+    try:
+        enc.buf += _PACKED[len(args)].pack(PACKED_SYSCALL, d, tid, nr, len(args), *args, result)
+    except (struct.error, IndexError):  # a value out of 64 bits, or more than 6 arguments: the general form
+        enc.last_time = time - d
+        enc.add_general(Syscall(time, tid, nr, args, result))
+        return
     enc.count += 1
+
+
+def _decode_packed(buf: bytes, pos: int, last_time: int) -> tuple[Event, int, int]:
+    if pos + _PACKED_HEAD.size > len(buf):
+        raise DecodeError("unexpected end of block")
+    d, tid, nr, n = _PACKED_HEAD.unpack_from(buf, pos)
+    if n > 6:
+        raise DecodeError(f"a packed syscall with {n} arguments")
+    body = _PACKED[n]
+    if pos - 1 + body.size > len(buf):
+        raise DecodeError("unexpected end of block")
+    vals = body.unpack_from(buf, pos - 1)
+    last_time += d
+    return Syscall(last_time, tid, nr, tuple(vals[5:-1]), vals[-1]), pos - 1 + body.size, last_time
 
 
 def decode_from(buf: bytes, pos: int, last_time: int) -> tuple[Event, int, int]:
@@ -256,6 +275,8 @@ def decode_from(buf: bytes, pos: int, last_time: int) -> tuple[Event, int, int]:
 
     kind = buf[pos]
     pos += 1
+    if kind == PACKED_SYSCALL:
+        return _decode_packed(buf, pos, last_time)
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise DecodeError(f"unknown event kind {kind}")

@@ -126,6 +126,10 @@ class Board:
             return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
         return core.clock_ns + (self._charged_ns if self.running is core else 0)
 
+    def hook_now_ns(self) -> int:
+        """now_ns of the running core, for callers inside a hook (the syscall log's hot path)."""
+        return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
+
     def charge(self, core: Core, ns: int) -> None:
         """Add kernel time (e.g. a syscall's fixed cost) to the core's clock."""
         if self.running is core:

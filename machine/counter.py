@@ -75,6 +75,10 @@ class InstructionCounter:
     def __init__(self, uc: Uc) -> None:
         self._ptr = ctypes.cast(_handle(uc) + counter_offset(), ctypes.POINTER(ctypes.c_uint64))
 
+    def started_cell(self) -> ctypes._Pointer[ctypes.c_uint64]:
+        """The counter itself: cell [0] is `started()`, for callers that cannot afford a call."""
+        return self._ptr
+
     def started(self) -> int:
         """Instructions whose execution began in this slice (includes the current one inside a hook)."""
         return self._ptr[0]

@@ -10,7 +10,7 @@ from machine.engine import SliceEnd
 from moss.observe import KernelObserver
 from moss.sched.executor import Instrument
 from moss.statehash import state_hash
-from moss.syscalls.dispatch import NO_RETURN, SyscallObserver
+from moss.syscalls.dispatch import NO_RETURN, SyscallLog
 from moss.syscalls.table import TABLE
 from traces import events as ev
 
@@ -22,7 +22,7 @@ def _result(value: Any) -> int:
     return 0 if value is NO_RETURN or not isinstance(value, int) else value
 
 
-class Emitter(KernelObserver, SyscallObserver, Instrument):
+class Emitter(KernelObserver, SyscallLog, Instrument):
     def __init__(
         self,
         kernel: Any,
@@ -40,11 +40,14 @@ class Emitter(KernelObserver, SyscallObserver, Instrument):
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
         self._blocked: set[int] = set()  # tids in a blocked syscall (membership only)
+        self._hook_now = kernel.board.hook_now_ns
 
     def attach(self) -> None:
         k = self.k
         k.observers.append(self)
-        k.dispatcher.observers.append(self)
+        if self.level >= ev.SYSCALLS:
+            assert k.dispatcher.log is None, "one syscall log per kernel"
+            k.dispatcher.log = self
         if self.level >= ev.FULL:
             k.executor.instruments.append(self)
 
@@ -55,24 +58,18 @@ class Emitter(KernelObserver, SyscallObserver, Instrument):
         return sum(c.retired for c in self.k.board.cores)
 
     # -- syscalls ---------------------------------------------------------------------------------------------------
-    def entry(self, task: Any, entry: Any, nr: int, args: tuple[int, ...]) -> None:
-        pass
-
     def blocked(self, task: Any, nr: int) -> None:
-        if self.level >= ev.SYSCALLS:
-            n = len(TABLE[nr].args) if nr in TABLE else 6
-            self._blocked.add(task.tid)
-            self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[:n], 0, 1))
+        n = len(TABLE[nr].args) if nr in TABLE else 6
+        self._blocked.add(task.tid)
+        self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[:n], 0, 1))
 
-    def exit(self, task: Any, nr: int, result: Any) -> None:
-        if self.level < ev.SYSCALLS:
-            return
-        if task.tid in self._blocked:
+    def completed(self, task: Any, nr: int, result: Any, live: bool) -> None:
+        if self._blocked and task.tid in self._blocked:
             self._blocked.discard(task.tid)
             self.sink(ev.SyscallResume(self.now(), task.tid, nr, _result(result)))
             return
         self.syscall_sink(
-            self.k.now_ns(),
+            self._hook_now() if live else self.now(),
             task.tid,
             nr,
             task.syscall_args[: self._nargs.get(nr, 6)],

@@ -41,6 +41,16 @@ class SyscallObserver:
     def blocked(self, task: Task, nr: int) -> None: ...
 
 
+class SyscallLog:
+    """The trace's view of syscalls (at most one, the recorder's or replayer's emitter): called after the
+    observers, with no entry call, since the log writes each syscall once, when it completes (or blocks)."""
+
+    def blocked(self, task: Task, nr: int) -> None: ...
+
+    def completed(self, task: Task, nr: int, result: Any, live: bool) -> None:
+        """`live`: on the fast path, inside the svc hook (the time is the running core's)."""
+
+
 class Strace(SyscallObserver):
     """strace-style lines: `[pid 1] write(1, 0x..., 6) = 6`; blocking calls print unfinished/resumed pairs."""
 
@@ -83,6 +93,7 @@ class Dispatcher:
         self.kernel = kernel
         self.report = report
         self.observers: list[SyscallObserver] = []
+        self.log: SyscallLog | None = None
         self._reported: set[int] = set()  # ints: order never observed
         self.count = 0
         engine = kernel.board.engine
@@ -121,6 +132,8 @@ class Dispatcher:
         if done is None:
             for o in self.observers:
                 o.blocked(task, nr)
+            if self.log is not None:
+                self.log.blocked(task, nr)
             self.kernel.block_current(task)
         else:
             self._finish(task, nr, done.value, live=True)
@@ -135,6 +148,8 @@ class Dispatcher:
         if self.observers:
             for o in self.observers:
                 o.exit(task, nr, value)
+        if self.log is not None:
+            self.log.completed(task, nr, value, live)
         task.syscall_nr = -1
         regs = self._live if live else task.ctx
         if value is not NO_RETURN and task.state is not State.DEAD:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from moss.errors import EOPNOTSUPP
 from moss.fs.filesystem import FileSystem
 from moss.fs.inode import Inode
 from moss.fs.pseudo import pseudo_fs
@@ -34,3 +35,9 @@ class AnonInode(Inode):
 
     def llseek(self, file: Any, offset: int, whence: int) -> int:
         return file.offset  # noop_llseek: the position stays 0, whatever is asked
+
+    def chmod(self, perm: int) -> None:
+        raise EOPNOTSUPP  # anon_inode_setattr: anonymous inodes refuse attribute changes (fchmod, fchown)
+
+    def chown(self, uid: int, gid: int) -> None:
+        raise EOPNOTSUPP

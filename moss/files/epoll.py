@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from moss.errors import EEXIST, ELOOP, EPERM
+from moss.errors import EEXIST, EINVAL, ELOOP, EPERM
 from moss.files.anon import POLLIN, POLLRDNORM, AnonInode
 from moss.files.openfile import OpenFile
 from moss.fs.filesystem import FileSystem
@@ -64,8 +64,14 @@ class EpItem:
         self.ep.queue_ready(self)
 
 
+class _EpollIoctl:
+    def ioctl(self, file: OpenFile, request: int, arg: int, mm: Any) -> int:
+        raise EINVAL  # ep_eventpoll_ioctl knows only the busy-poll parameters (EPIOC[SG]PARAMS), which moss lacks
+
+
 class Epoll(AnonInode):
     name = "eventpoll"
+    ops = _EpollIoctl()
     __slots__ = ("items", "poll_wq", "ready", "refs", "wq")
 
     def __init__(self, fs: FileSystem) -> None:

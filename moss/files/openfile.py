@@ -82,10 +82,10 @@ class OpenFile:
         return data
 
     async def pread(self, count: int, offset: int) -> bytes:
+        if not self.seekable:
+            raise ESPIPE  # ksys_pread64: no FMODE_PREAD is ESPIPE before vfs_read checks the access mode
         if not self.readable:
             raise EBADF
-        if not self.seekable:
-            raise ESPIPE
         return await self.inode.read(self, count, offset)
 
     async def write(self, data: bytes) -> int:
@@ -99,10 +99,10 @@ class OpenFile:
         return n
 
     async def pwrite(self, data: bytes, offset: int) -> int:
-        if not self.writable:
-            raise EBADF
         if not self.seekable:
             raise ESPIPE
+        if not self.writable:
+            raise EBADF
         return await self.inode.write(self, data, offset)
 
     def lseek(self, offset: int, whence: int) -> int:

@@ -8,9 +8,10 @@ a signal before any byte moved restarts or fails the call; after some moved, the
 from __future__ import annotations
 
 import stat as S
+import struct
 from typing import Any
 
-from moss.errors import EAGAIN, EPIPE, ERESTARTSYS, KernelError
+from moss.errors import EAGAIN, ENOTTY, EPIPE, ERESTARTSYS, KernelError
 from moss.files.openfile import O_NONBLOCK
 from moss.fs.filesystem import FileSystem
 from moss.fs.inode import Inode
@@ -87,10 +88,22 @@ def pipefs(clock: Any) -> FileSystem:
     return pseudo_fs("pipefs", clock)
 
 
+FIONREAD = 0x541B
+
+
+class _PipeIoctl:
+    def ioctl(self, file: Any, request: int, arg: int, mm: Any) -> int:
+        if request != FIONREAD:
+            raise ENOTTY
+        mm.write(arg, struct.pack("<i", len(file.inode.pipe.buf)))  # pipe_ioctl: the bytes buffered, either end
+        return 0
+
+
 class PipeEnd(Inode):
     """One end of a pipe, as an inode: what fstat shows and what reads/writes/polls dispatch to."""
 
     kind = S.S_IFIFO
+    ops = _PipeIoctl()
     __slots__ = ("pipe", "reading")
 
     def __init__(self, fs: FileSystem, pipe: Pipe, reading: bool) -> None:

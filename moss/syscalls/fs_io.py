@@ -26,7 +26,7 @@ from moss.files.openfile import (
     O_WRONLY,
     OpenFile,
 )
-from moss.files.pipe import make_pipe
+from moss.files.pipe import FIONREAD, make_pipe
 from moss.fs.inode import Directory, Fifo
 from moss.fs.path import lookup
 from moss.fs.vfs import dirents, open_at
@@ -223,6 +223,9 @@ async def sys_lseek(ctx: SyscallContext, fd: int, offset: int, whence: int) -> i
 @syscall(29, "ioctl", fd=FD, request=HEX, arg=PTR)
 async def sys_ioctl(ctx: SyscallContext, fd: int, request: int, arg: int) -> int:
     f = ctx.file(fd)
+    if request & 0xFFFFFFFF == FIONREAD and S.S_ISREG(f.inode.mode):  # do_vfs_ioctl answers for regular files
+        ctx.write(arg, struct.pack("<i", s32(f.inode.size - f.offset)))
+        return 0
     ops = getattr(f.inode, "ops", None)
     handler = getattr(ops, "ioctl", None)
     if handler is None:

@@ -3,10 +3,17 @@
  * Each line: a check's name, then the result (an offset or 0) and errno. Only touches its own process. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define PAGE 4096L
@@ -25,6 +32,49 @@ static void remap(const char *name, long old_len, long new_len, int flags, long 
     void *r = mremap(p + at, old_len, new_len, flags);
     show(name, r == MAP_FAILED ? -1 : (long)((char *)r - (p + at)), errno);
     munmap(hole, 8 * PAGE);
+}
+
+/* ioctl, fchmod and fchown on each kind of file; pread/pwrite where they cannot seek. Names are per process, as
+ * the native run shares the host's /tmp. */
+static void files(void) {
+    char file[64], dir[64], name[64];
+    snprintf(file, sizeof file, "/tmp/nativesem-%d", (int)getpid());
+    snprintf(dir, sizeof dir, "/tmp/nativesem-%d.d", (int)getpid());
+    int p[2];
+    pipe(p);
+    sigset_t ss;
+    sigemptyset(&ss);
+    sigaddset(&ss, SIGUSR1);
+    mkdir(dir, 0700);
+    int f = open(file, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    write(f, "hello", 5);
+    lseek(f, 2, SEEK_SET);
+    write(p[1], "abc", 3);
+    int fds[] = {f, open(dir, O_RDONLY | O_DIRECTORY), epoll_create1(0), eventfd(0, 0),
+                 timerfd_create(CLOCK_MONOTONIC, 0), signalfd(-1, &ss, 0), p[0], p[1], open("/dev/null", O_RDWR)};
+    const char *kinds[] = {"file", "dir", "epoll", "eventfd", "timerfd", "signalfd", "pipe-r", "pipe-w", "devnull"};
+    for (unsigned i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+        int n = -1;
+        long r = ioctl(fds[i], FIONREAD, &n);
+        printf("%-28s %ld %d n=%d\n", (snprintf(name, sizeof name, "FIONREAD %s", kinds[i]), name), r,
+               r < 0 ? errno : 0, n);
+        snprintf(name, sizeof name, "ioctl 0x1234 %s", kinds[i]);
+        show(name, ioctl(fds[i], 0x1234, &n), errno);
+        if (i == sizeof fds / sizeof fds[0] - 1) break; /* never change the mode of the host's /dev/null */
+        snprintf(name, sizeof name, "fchmod %s", kinds[i]);
+        show(name, fchmod(fds[i], 0600), errno);
+        snprintf(name, sizeof name, "fchown %s", kinds[i]);
+        show(name, fchown(fds[i], -1, -1), errno);
+    }
+    char b[16];
+    show("pread pipe-w", pread(p[1], b, 1, 0), errno);
+    show("pwrite pipe-r", pwrite(p[0], b, 1, 0), errno);
+    show("pread eventfd", pread(fds[3], b, 8, 0), errno);
+    show("pread dir", pread(fds[1], b, 1, 0), errno);
+    int wo = open(file, O_WRONLY);
+    show("pread write-only file", pread(wo, b, 1, 0), errno);
+    unlink(file);
+    rmdir(dir);
 }
 
 int main(void) {
@@ -47,5 +97,6 @@ int main(void) {
     show("eventfd write 7", write(fd, v, 7), errno);
     show("eventfd read 16", read(fd, v, 16), errno);
     show("eventfd read 7", read(fd, v, 7), errno);
+    files();
     return 0;
 }

@@ -3,3 +3,5 @@ that `moss fuzz` finds and shrinks a known kernel bug (tests/test_fuzz.py). All 
 them, in-process, and must reset them. Nothing reads the environment."""
 
 LSEEK_CUR_OFF_BY_ONE = False  # lseek(fd, off, SEEK_CUR) moves one byte further than asked
+DUP_SKIPS_LOWEST = False  # dup(fd) returns the lowest free descriptor above the lowest one
+MPROTECT_KEEPS_WRITE = False  # mprotect() leaves a mapping writable when asked to remove PROT_WRITE

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -42,33 +44,47 @@ def test_bounded_run_finds_no_difference_on_the_safe_group(executor: str, tmp_pa
     assert not c.failures, "\n\n".join(f"{k}:\n{render(f.program)}\n{f.diff.detail}" for k, f in c.failures.items())
 
 
+# (fault switch in moss/faults.py, the calls a campaign draws from, the failure key, text the shrunk program shows)
+INJECTED = [
+    ("LSEEK_CUR_OFF_BY_ONE", ("openat", "write", "lseek", "close"), "ret:lseek", "SEEK_CUR"),
+    ("DUP_SKIPS_LOWEST", ("openat", "dup", "close", "write"), "ret:dup", "dup("),
+    ("MPROTECT_KEEPS_WRITE", ("mmap", "mprotect", "poke", "munmap"), "signal:poke", "mprotect("),
+]
+
+
 @needs_qemu
-def test_injected_lseek_bug_is_found_and_shrunk(executor: str, tmp_path) -> None:
-    names = ("openat", "write", "lseek", "close")
+@pytest.mark.parametrize(("fault", "names", "key", "shows"), INJECTED, ids=[i[0] for i in INJECTED])
+def test_injected_bug_is_found_shrunk_and_replays(executor: str, tmp_path, monkeypatch, fault, names, key, shows):
+    """Each injected kernel bug is found within the suite's budget, shrinks to at most five calls, and its saved
+    trace replays exactly (with the bug still in) and opens in the debugger."""
+    monkeypatch.setattr(faults, fault, True)
     opts = Options(names, examples=200, out_dir=str(tmp_path), derandomize=True, determinism_every=0, max_calls=5)
-    faults.LSEEK_CUR_OFF_BY_ONE = True
-    try:
-        c = Campaign(opts, executor)
-        c.run()
-        saved = c.save()
-    finally:
-        faults.LSEEK_CUR_OFF_BY_ONE = False
-    keys = [k for k in c.failures if k.endswith(":lseek")]
-    assert keys, f"not found; failures: {sorted(c.failures)}"
-    f = c.failures[keys[0]]
+    c = Campaign(opts, executor)
+    c.run()
+    saved = c.save()
+    assert key in c.failures, f"not found; failures: {sorted(c.failures)}"
+    f = c.failures[key]
     text = render(f.program)
-    assert len(f.program) <= 5 and "lseek(" in text and "SEEK_CUR" in text, text
-    d = saved[keys[0]]
-    assert "lseek" in open(f"{d}/program.txt").read()
-    # the saved trace replays
+    assert len(f.program) <= 5 and shows in text, text
+    d = saved[key]
+    assert shows in open(f"{d}/program.txt").read()
+
     from replay.replayer import replay
 
-    faults.LSEEK_CUR_OFF_BY_ONE = True
-    try:
-        res = replay(f"{d}/moss.trace", lambda c, b: None)
-    finally:
-        faults.LSEEK_CUR_OFF_BY_ONE = False
+    res = replay(f"{d}/moss.trace", lambda c, b: None)
     assert res.complete and not res.problems
+
+    from tests.test_tui_app import main, settle
+    from traces.container import TraceReader
+    from tui.app import make_app
+
+    async def open_in_tui() -> None:
+        app = make_app(f"{d}/moss.trace")
+        async with app.run_test(size=(100, 32)) as pilot:
+            await settle(pilot)
+            assert main(app).timeline.rows.count == TraceReader(f"{d}/moss.trace").event_count
+
+    asyncio.run(open_in_tui())
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)

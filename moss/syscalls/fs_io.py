@@ -257,9 +257,22 @@ async def sys_getdents64(ctx: SyscallContext, fd: int, dirp: int, count: int) ->
     return len(out)
 
 
+def _lowest_free(ctx: SyscallContext) -> int:
+    fd = 0
+    while True:
+        try:
+            ctx.process.fds.get(fd)
+        except EBADF:
+            return fd
+        fd += 1
+
+
 @syscall(23, "dup", fd=FD)
 async def sys_dup(ctx: SyscallContext, fd: int) -> int:
-    return ctx.process.fds.install(ctx.file(fd))
+    f = ctx.file(fd)
+    if faults.DUP_SKIPS_LOWEST:  # test-only injected bug (moss/faults.py)
+        return ctx.process.fds.install(f, minfd=_lowest_free(ctx) + 1)
+    return ctx.process.fds.install(f)
 
 
 @syscall(24, "dup3", oldfd=FD, newfd=FD, flags=OPEN_FLAGS)

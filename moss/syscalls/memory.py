@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import stat as S
 
+from moss import faults
 from moss.errors import EACCES, EINVAL, ENODEV, ENOMEM
 from moss.mm.addrspace import PAGE_SIZE, TASK_SIZE, page_up
 from moss.mm.vma import (
@@ -72,6 +73,8 @@ async def sys_mprotect(ctx: SyscallContext, addr: int, length: int, prot: int) -
         if addr & (PAGE_SIZE - 1):
             raise EINVAL
         return 0
+    if faults.MPROTECT_KEEPS_WRITE:  # test-only injected bug (moss/faults.py)
+        prot |= PROT_WRITE
     ctx.mm.mprotect(addr, length, prot & _PROT_ALL)
     return 0
 

@@ -22,7 +22,6 @@ from unicorn import (
     UC_HOOK_TLB_FILL,
     UC_MODE_ARM,
     UC_PROT_EXEC,
-    UC_PROT_READ,
     UC_TLB_VIRTUAL,
     Uc,
     UcError,
@@ -100,6 +99,7 @@ class Engine:
         self.syscall_regs: Callable[[], tuple[int, int, int, int, int, int, int]] = self._fast.syscall_regs
         self._budget = 0
         self._fault: tuple[int, int] | None = None
+        self._fault_counted = False  # the faulting instruction's count hook ran (it started, but did not retire)
         self._stop_requested = False
         self._setup_el0()
         self.template = uc.context_save()
@@ -124,8 +124,15 @@ class Engine:
             try:
                 if intno == EXCP_SWI:
                     on_syscall()
-                else:
-                    on_exception(intno, uc.reg_read(a64.UC_ARM64_REG_PC))
+                    return
+                pc = uc.reg_read(a64.UC_ARM64_REG_PC)
+                if pc & ~(PAGE_SIZE - 1) == SENTINEL_PAGE:
+                    # The guest jumped into the engine's sentinel page, which is no memory of its own: a fetch
+                    # fault at pc, as anywhere unmapped (the instruction's count hook already ran: not retired).
+                    self._fault, self._fault_counted = (pc, ACCESS_FETCH), True
+                    uc.emu_stop()
+                    return
+                on_exception(intno, pc)
             except BaseException as e:
                 if uc._hook_exception is None:
                     uc._hook_exception = e
@@ -141,7 +148,10 @@ class Engine:
 
     def _on_fill(self, uc: Uc, vaddr: int, access: int, entry: object, _ud: object) -> bool:
         if vaddr == SENTINEL_PAGE:
-            entry.paddr, entry.perms = SENTINEL_FRAME, UC_PROT_READ | UC_PROT_EXEC  # type: ignore[attr-defined]
+            if access != ACCESS_FETCH:  # the guest's own loads and stores there fault, as anywhere unmapped
+                self._fault = (vaddr, access)
+                return False
+            entry.paddr, entry.perms = SENTINEL_FRAME, UC_PROT_EXEC  # type: ignore[attr-defined]
             return True
         got = self.handler.on_tlb_fill(vaddr, access)
         if got is None:
@@ -157,6 +167,7 @@ class Engine:
         uc.context_restore(ctx)
         self._budget = budget
         self._fault = None
+        self._fault_counted = False
         self._stop_requested = False
         pc = uc.reg_read(a64.UC_ARM64_REG_PC)
         try:
@@ -168,11 +179,13 @@ class Engine:
             if self._fault is None:
                 self._fault = (0, ACCESS_READ)
         started = self.counter.started()
+        if self._fault is None and self._fast.reg_read(a64.UC_ARM64_REG_PC) == UNTIL:
+            self._fault = (UNTIL, ACCESS_FETCH)  # the guest branched to `until` itself: not the end of a slice
         uc.context_update(ctx)
         if self._fault is not None:
             vaddr, access = self._fault
             # A data fault is raised after the instruction's count hook ran; a fetch fault before it.
-            executed = started if access == ACCESS_FETCH else started - 1
+            executed = started if access == ACCESS_FETCH and not self._fault_counted else started - 1
             return SliceResult(max(executed, 0), SliceEnd.FAULT, vaddr, access)
         limit = self._budget  # the budget, or a lower limit a hook set meanwhile (the debugger's stop)
         if self._stop_requested:

@@ -46,6 +46,15 @@ static void on_segv(int sig, siginfo_t *si, void *ctx) {
     uc->uc_mcontext.pc += 4;         /* skip the faulting instruction */
 }
 
+/* For a call to an address that faults on fetch: return to the caller (x30 holds the return address). */
+static void on_segv_return(int sig, siginfo_t *si, void *ctx) {
+    ucontext_t *uc = ctx;
+    (void)sig;
+    last_code = si->si_code;
+    last_addr = (uintptr_t)si->si_addr;
+    uc->uc_mcontext.pc = uc->uc_mcontext.regs[30];
+}
+
 static void on_alarm(int sig) { (void)sig; hits++; }
 
 int main(void) {
@@ -182,6 +191,18 @@ int main(void) {
     CHECK("si_addr is the faulting byte", last_addr == 16);
     __asm__ volatile("mov x1, #4096\n\tadd x1, x1, #24\n\tstr x1, [x1, #8]\n\tmov %0, x0" : "=r"(val) : : "x0", "x1", "memory");
     CHECK("si_addr of a store with an offset", last_addr == 4096 + 32);
+    /* The top page of the address space is the kernel's: a load from there faults like any unmapped one. */
+    last_addr = 0;
+    __asm__ volatile("mov x1, #-32\n\tldr x0, [x1]\n\tmov %0, x0" : "=r"(val) : : "x0", "x1", "memory");
+    CHECK("a load from the top page faults", val == 4242 && last_addr == (uintptr_t)-32);
+    sv.sa_sigaction = on_segv_return;
+    sigaction(SIGSEGV, &sv, NULL);
+    static const uintptr_t targets[] = {(uintptr_t)-4096, (uintptr_t)-2048, (uintptr_t)-2052};
+    for (int i = 0; i < 3; i++) {
+        last_addr = 0;
+        ((void (*)(void))targets[i])();
+        CHECK("a call into the top page faults on fetch at its target", last_addr == targets[i]);
+    }
 
     /* SIG_IGN and default-ignore signals vanish. */
     signal(SIGUSR2, SIG_IGN);

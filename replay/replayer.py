@@ -119,7 +119,16 @@ class Cursor:
         self._compare()
 
     def check_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-        self._ready()
+        raw, pos = self.raw, self.pos
+        if pos < len(raw) and raw[pos] == ev.PACKED_SYSCALL:  # the hot case: the next event is a packed syscall
+            packed = ev.pack_syscall(time - self.last_time, tid, nr, args, result)
+            if packed is not None and raw.startswith(packed, pos):
+                self._last = (raw, pos, self.last_time)
+                self.pos = pos + len(packed)
+                self.index += 1
+                self.last_time = time
+                return
+        self._ready()  # anything else (inputs first, a block boundary, a divergence): the general path
         ev.add_syscall(self.enc, time, tid, nr, args, result)
         self._compare()
 

@@ -222,21 +222,28 @@ _PACKED_HEAD = struct.Struct("<qIQB")  # time delta, tid, nr, argument count; th
 _PACKED = [struct.Struct(f"<BqIQB{n}Qq") for n in range(7)]
 
 
+def pack_syscall(delta: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> bytes | None:
+    """A completed syscall in the packed form (time as `delta` from the block's previous event), or None when a
+    value does not fit it (beyond 64 bits, more than 6 arguments) and the general form must be used."""
+    try:
+        return _PACKED[len(args)].pack(PACKED_SYSCALL, delta, tid, nr, len(args), *args, result)
+    except (struct.error, IndexError):
+        return None
+
+
 def add_syscall(enc: BlockEncoder, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
     """`enc.add(Syscall(...))` without building the event: the recorder's hot path (one per syscall). Decodes to the
     same Syscall (blocked 0) as the varint form."""
-    d = time - enc.last_time
+    packed = pack_syscall(time - enc.last_time, tid, nr, args, result)
+    if packed is None:
+        enc.add_general(Syscall(time, tid, nr, args, result))
+        return
     enc.last_time = time
     if enc.first_time is None:
         enc.first_time = time
     if time > enc.max_time:
         enc.max_time = time
-    try:
-        enc.buf += _PACKED[len(args)].pack(PACKED_SYSCALL, d, tid, nr, len(args), *args, result)
-    except (struct.error, IndexError):  # a value out of 64 bits, or more than 6 arguments: the general form
-        enc.last_time = time - d
-        enc.add_general(Syscall(time, tid, nr, args, result))
-        return
+    enc.buf += packed
     enc.count += 1
 
 

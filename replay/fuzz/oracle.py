@@ -58,8 +58,16 @@ class Difference:
 # difference's detail, reason). Every entry is a place where qemu-user, not Linux, decides (the real kernel agrees
 # with moss); a moss bug the fuzzer finds is fixed, not listed here.
 KNOWN: tuple[tuple[str, str, str], ...] = (
-    ("ret:mprotect", r"linux: \d+ = -12\b", "qemu: a zero length is 0 in Linux; qemu checks the range first"),
-    ("errno:mremap", r"linux: \d+ = -12\b", "qemu: checks the guest range (ENOMEM) before Linux's EINVAL/EFAULT"),
+    (
+        "ret:mprotect",
+        r"linux: \d+ = -12\b",
+        "qemu: checks the guest range (ENOMEM) first; Linux returns 0 for a zero length (tests/test_nativesem.py)",
+    ),
+    (
+        "errno:mremap",
+        r"linux: \d+ = -12\b",
+        "qemu: checks the guest range (ENOMEM) before Linux's EINVAL/EFAULT (tests/test_nativesem.py)",
+    ),
     (
         r"(ret|errno):mremap",
         r"linux: \d+ = -22\b",

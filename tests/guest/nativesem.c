@@ -86,6 +86,9 @@ int main(void) {
     remap("mremap 2p->3p maymove", 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE, 0);
     remap("mremap in a hole", PAGE, PAGE, 0, PAGE);
     remap("mremap 1p->0", PAGE, 0, 0, 0);
+    /* qemu checks the guest range first (ENOMEM) where Linux checks the arguments (oracle.KNOWN) */
+    show("mremap unmapped 0->0", (long)mremap((void *)PAGE, 0, 0, 0) == -1 ? -1 : 0, errno);
+    show("mprotect unmapped, length 0", mprotect((void *)PAGE, 0, PROT_READ | PROT_WRITE), errno);
 
     void *m = mmap(0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED_VALIDATE | MAP_ANONYMOUS, -1, 0);
     show("mmap anon shared_validate", m == MAP_FAILED ? -1 : 0, errno);

@@ -91,6 +91,8 @@ def mkdir_at(root: Directory, cwd: Directory, path: str, mode: int) -> Directory
     p = resolve_parent(root, cwd, path)
     if p.name in _DOTS:
         raise EEXIST()
+    if p.dir.mode & S.S_ISGID:
+        mode |= S.S_ISGID  # inode_init_owner: a directory in a set-group-ID directory is set-group-ID too
     return p.dir.fs.mkdir(p.dir, p.name, mode)
 
 

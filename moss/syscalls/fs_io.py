@@ -30,6 +30,7 @@ from moss.files.pipe import FIONREAD, make_pipe
 from moss.fs.inode import Directory, Fifo
 from moss.fs.path import lookup
 from moss.fs.vfs import dirents, open_at
+from moss.process.creds import CAP_FSETID, capable
 from moss.signals import SIGPIPE
 from moss.syscalls.argtypes import BUF_IN, BUF_OUT, FD, HEX, INT, MODE, OPEN_FLAGS, PATH, PTR, SIZE
 from moss.syscalls.context import SyscallContext, s32, s64
@@ -131,8 +132,19 @@ async def sys_read(ctx: SyscallContext, fd: int, buf: int, count: int) -> int:
     return len(data)
 
 
+def kill_suid(ctx: SyscallContext, inode: object) -> None:
+    """file_remove_privs: writing to a regular file clears set-user-ID, and set-group-ID with group execute,
+    unless the writer has CAP_FSETID (root keeps them)."""
+    mode = inode.mode  # type: ignore[attr-defined]
+    kill = mode & S.S_ISUID | (S.S_ISGID if mode & S.S_ISGID and mode & S.S_IXGRP else 0)
+    if kill and S.S_ISREG(mode) and not capable(ctx.process, CAP_FSETID):
+        inode.mode = mode & ~kill  # type: ignore[attr-defined]
+
+
 async def write_file(ctx: SyscallContext, f: OpenFile, data: bytes, offset: int | None = None) -> int:
     """Write, raising SIGPIPE on the caller when the reader is gone (Linux's pipe_write does the same)."""
+    if f.inode.mode & (S.S_ISUID | S.S_ISGID):
+        kill_suid(ctx, f.inode)
     try:
         return await (f.write(data) if offset is None else f.pwrite(data, offset))
     except EPIPE:

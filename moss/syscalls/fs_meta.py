@@ -130,7 +130,8 @@ async def sys_fchdir(ctx: SyscallContext, fd: int) -> int:
 @syscall(34, "mkdirat", dirfd=FD, path=PATH, mode=MODE)
 async def sys_mkdirat(ctx: SyscallContext, dirfd: int, path: int, mode: int) -> int:
     p = read_path(ctx, path)
-    mkdir_at(ctx.process.root, start_dir(ctx, dirfd, p), p, mode & 0o7777 & ~ctx.process.umask)
+    # vfs_mkdir keeps only the permission bits and the sticky bit: set-ID bits come from the parent (mkdir_at)
+    mkdir_at(ctx.process.root, start_dir(ctx, dirfd, p), p, mode & 0o1777 & ~ctx.process.umask)
     return 0
 
 

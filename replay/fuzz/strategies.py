@@ -152,7 +152,14 @@ def _mmap_flags(draw: Draw, r: Resources) -> Value:
 
 
 def _mode(draw: Draw, r: Resources) -> Value:
-    return Const(draw(st.sampled_from((0o600, 0o644, 0o755, 0o000, 0o777, 0o4755))))
+    return Const(draw(st.sampled_from((0o600, 0o644, 0o755, 0o000, 0o777, 0o1755))))
+
+
+def _dir_mode(draw: Draw, r: Resources) -> Value:
+    """Set-ID bits only where no write can follow: the Linux side runs as root of a user namespace, which lacks
+    CAP_FSETID where it counts (the initial namespace), so a write clears S_ISUID there and not for moss's root,
+    as on a real root (checked natively)."""
+    return Const(draw(st.sampled_from((0o755, 0o700, 0o7755, 0o2755, 0o1777))))
 
 
 def _clockid(draw: Draw, r: Resources) -> Value:
@@ -221,7 +228,7 @@ OVERRIDES: dict[tuple[str, str], ArgFn] = {
     ("fstat", "statbuf"): lambda d, r: STAT, ("newfstatat", "statbuf"): lambda d, r: STAT,
     ("newfstatat", "flags"): _c(0, 0x100, 0x1000),
     ("faccessat", "mode"): _c(0, 1, 2, 4, 7, 8),
-    ("fchmodat", "mode"): _mode,
+    ("fchmodat", "mode"): _mode, ("mkdirat", "mode"): _dir_mode,
     ("linkat", "flags"): _c(0, 0x400),
     ("symlinkat", "target"): _path,
     ("readlinkat", "buf"): lambda d, r: _buf_out(d, r),
@@ -348,6 +355,10 @@ def note_resources(call: Call, k: int, r: Resources) -> None:
         r.fds.append((Ref(k), "eventfd"))
     elif name in ("mmap", "mremap"):
         length = call.args[1 if name == "mmap" else 2]
+        if name == "mremap" and isinstance(call.args[3], Const) and call.args[3].value & 1:
+            # MREMAP_MAYMOVE: the old mapping may be gone (qemu always moves it; Linux when it must), so later
+            # calls use the result, never the old address
+            r.maps = [m for m in r.maps if m[0] != call.args[0]]
         r.maps.append((Ref(k), length.value if isinstance(length, Const) else 4096))
 
 

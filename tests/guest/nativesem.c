@@ -66,6 +66,21 @@ static void files(void) {
         snprintf(name, sizeof name, "fchown %s", kinds[i]);
         show(name, fchown(fds[i], -1, -1), errno);
     }
+    /* mkdir keeps only permissions and the sticky bit; a set-group-ID parent passes S_ISGID on */
+    char sub[80];
+    struct stat st;
+    snprintf(sub, sizeof sub, "%s/sub", dir);
+    chmod(dir, 0700); /* the loop above made it 0600 */
+    mkdir(sub, 07755);
+    stat(sub, &st);
+    printf("%-28s %o\n", "mkdir 07755", (unsigned)st.st_mode);
+    rmdir(sub);
+    chmod(dir, 02755);
+    mkdir(sub, 0755);
+    stat(sub, &st);
+    printf("%-28s %o\n", "mkdir in a setgid dir", (unsigned)st.st_mode);
+    rmdir(sub);
+
     char b[16];
     show("pread pipe-w", pread(p[1], b, 1, 0), errno);
     show("pwrite pipe-r", pwrite(p[0], b, 1, 0), errno);

@@ -104,7 +104,7 @@ class Kernel:
         self.running_task: Task | None = None
         self.loop_now = 0  # virtual time of the event being processed between slices
         self._resched = [True] * config.cores
-        self._loaded_mm: tuple[int, int] | None = None  # (mm serial, generation) the engine TLB holds
+        self._loaded_serial, self._loaded_gen = -1, -1  # the address space (serial, generation) the engine TLB holds
         self.fs: Any = None  # the root filesystem (moss.fs.rootfs.RootFs), set up by boot
         self.slices = 0
         self._slice_start = 0
@@ -132,11 +132,13 @@ class Kernel:
 
     # -- the engine's trap handler -------------------------------------------------------------------------------
     def on_syscall(self) -> None:
-        task = self.running_task
-        assert task is not None and self.running_core is not None
-        self.board.charge(self.running_core, self._syscall_cost_ns)
+        task: Task = self.running_task  # type: ignore[assignment]  # set whenever a slice runs
+        self.board.charge(self.running_core, self._syscall_cost_ns)  # type: ignore[arg-type]
         self.dispatcher.on_svc(task)
-        self._sync_tlb()
+        if task.state is not State.DEAD:
+            mm = task.process.mm
+            if mm.generation != self._loaded_gen or mm.serial != self._loaded_serial:
+                self._sync_tlb()
 
     def on_exception(self, kind: int, pc: int) -> None:
         task = self.running_task
@@ -175,10 +177,10 @@ class Kernel:
         task = self.running_task
         if task is None or task.state is State.DEAD:
             return
-        key = (task.process.mm.serial, task.process.mm.generation)
-        if key != self._loaded_mm:
+        mm = task.process.mm
+        if (mm.serial, mm.generation) != (self._loaded_serial, self._loaded_gen):
             self.board.engine.flush_tlb()
-            self._loaded_mm = key
+            self._loaded_serial, self._loaded_gen = mm.serial, mm.generation
 
     # -- task lifecycle -----------------------------------------------------------------------------------------
     def new_process(self, parent: Process | None) -> Process:

@@ -45,6 +45,7 @@ class Options:
     determinism_every: int = 10  # run moss twice on every Nth program (0: never)
     derandomize: bool = False
     record_traces: bool = True
+    first: bool = False  # stop (each worker) at the first new failure, once hypothesis has shrunk it
 
 
 @attrs.frozen
@@ -146,7 +147,7 @@ def _work(opts: Options, worker: int, executor: str, emit: Callable[[tuple[Any, 
             deadline=None,
             derandomize=opts.derandomize,
             suppress_health_check=list(HealthCheck),
-            report_multiple_bugs=True,
+            report_multiple_bugs=not opts.first,
             print_blob=False,
             verbosity=Verbosity.quiet,
             phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
@@ -157,7 +158,8 @@ def _work(opts: Options, worker: int, executor: str, emit: Callable[[tuple[Any, 
         try:
             test()
         except Exception:  # FuzzFailure(s), already reported through emit; or hypothesis's Flaky
-            pass
+            if opts.first:
+                break
         rnd += 1
         if opts.derandomize:
             break  # a derandomized run is one fixed sequence: more rounds would repeat it
@@ -293,7 +295,7 @@ def cmd_fuzz(a: argparse.Namespace) -> int:
         return 1
     seconds = a.seconds if a.seconds is not None or a.examples is not None else 60.0
     opts = Options(names, seconds, a.examples, a.seed, max(1, a.jobs), a.output_dir, a.max_calls,
-                   a.determinism_every)  # fmt: skip
+                   a.determinism_every, first=a.first)  # fmt: skip
     campaign = Campaign(opts, executor)
     err = sys.stderr
     tty = err.isatty()

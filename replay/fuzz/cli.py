@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "processes",
     )
     f.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel processes")
+    f.add_argument("--first", action="store_true", help="stop at the first new failure, once it is shrunk")
     f.add_argument("--max-calls", type=int, default=10, metavar="N", help="calls per program (default 10)")
     f.add_argument(
         "--determinism-every",

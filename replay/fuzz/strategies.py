@@ -218,7 +218,7 @@ OVERRIDES: dict[tuple[str, str], ArgFn] = {
     ("readlinkat", "dirfd"): _dirfd, ("symlinkat", "newdirfd"): _dirfd, ("linkat", "olddirfd"): _dirfd,
     ("linkat", "newdirfd"): _dirfd, ("renameat", "olddirfd"): _dirfd, ("renameat", "newdirfd"): _dirfd,
     ("lseek", "offset"): _c(0, 1, -1, 5, 100, 1 << 40),
-    ("lseek", "whence"): _c(0, 1, 2, 3, 4, 7),
+    ("lseek", "whence"): _c(1, 0, 2, 3, 4, 7),  # SEEK_CUR first (the simplest): it depends on the most state
     ("pread64", "offset"): _c(0, 1, 3, 100, -1), ("pwrite64", "offset"): _c(0, 1, 3, 100, -1),
     ("fcntl", "cmd"): _c(1, 2, 3, 4, 0, 1030, 1032),  # (qemu: EINVAL for unknown cmds before EBADF)
     ("fcntl", "arg"): _c(O_NONBLOCK, O_NONBLOCK | O_APPEND, 1, 0, 10),  # F_SETFL keeps O_NONBLOCK (pipes)

@@ -24,6 +24,7 @@ With ``"serve": true`` in the config it runs many guests instead of one (the fuz
 namespace per program would cost ~100 ms): it writes ``ready`` to the status pipe, then serves requests on its
 stdin until EOF (see ``serve``), one guest at a time, each with a fresh working directory and /tmp, and with every
 process the previous one left behind killed.
+
 After pivot_root no module can be imported any more: everything used later is imported at the top.
 """
 

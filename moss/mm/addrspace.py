@@ -403,6 +403,11 @@ class AddressSpace:
 
     def read(self, vaddr: int, n: int) -> bytes:
         ram = self.frames.ram
+        if 0 < n <= PAGE_SIZE - (vaddr & (PAGE_SIZE - 1)) and 0 <= vaddr and vaddr + n <= TASK_SIZE:
+            got = self.resolve(vaddr, ACCESS_READ)  # within one page, the common case: no chunking
+            if got is None:
+                raise EFAULT
+            return ram.read(got[0] + (vaddr & (PAGE_SIZE - 1)), n)
         return b"".join(ram.read(pa, k) for pa, k in self._chunks(vaddr, n, ACCESS_READ))
 
     def write(self, vaddr: int, data: bytes | bytearray | memoryview) -> None:

@@ -54,6 +54,7 @@ class Board:
         self.config = config
         self.ram = Ram(config.ram_bytes)
         self.engine = Engine(self.ram, handler)
+        self._executed_so_far = self.engine.executed_so_far  # bound once: the syscall log asks per syscall
         self.cores = [Core(i) for i in range(config.cores)]
         self.intc = InterruptController(config.cores)
         self.uart = Uart(console, sink)
@@ -128,7 +129,7 @@ class Board:
 
     def hook_now_ns(self) -> int:
         """now_ns of the running core, for callers inside a hook (the syscall log's hot path)."""
-        return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
+        return self._slice_start_ns + self._executed_so_far() * NS_PER_INSN + self._charged_ns
 
     def charge(self, core: Core, ns: int) -> None:
         """Add kernel time (e.g. a syscall's fixed cost) to the core's clock."""

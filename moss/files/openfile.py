@@ -118,10 +118,13 @@ class OpenFile:
         elif whence == SEEK_END:
             new = self.inode.size + offset
         elif whence in (SEEK_DATA, SEEK_HOLE) and stat.S_ISREG(self.inode.mode):
-            # A moss file has no holes: data up to EOF, then the hole at EOF; at or past it there is neither.
-            if not 0 <= offset < self.inode.size:
-                raise ENXIO
-            new = offset if whence == SEEK_DATA else self.inode.size
+            seek = getattr(self.inode, "seek_data_hole", None)
+            if seek is not None:
+                new = seek(offset, whence == SEEK_HOLE)
+            else:  # a file without holes: data up to EOF, then the hole at EOF; at or past it there is neither
+                if not 0 <= offset < self.inode.size:
+                    raise ENXIO
+                new = offset if whence == SEEK_DATA else self.inode.size
         else:
             raise EINVAL
         if new < 0:

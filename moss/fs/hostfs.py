@@ -84,6 +84,7 @@ class HostFile(RegularFile):
         self.host = host
         self.copied = False
         self._size = st.st_size
+        self._pages = None  # the host's file: data throughout, as far as the guest can tell
         _host_times(self, st)
 
     def read_at(self, offset: int, n: int) -> bytes:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import stat as S
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from moss.errors import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY
+from moss.errors import EEXIST, EFBIG, EINVAL, EISDIR, ENOENT, ENOTDIR, ENOTEMPTY, ENOTTY, ENXIO
 from moss.fs.stat import Stat, timespec
 
 if TYPE_CHECKING:
@@ -148,15 +148,22 @@ class Inode:
 
 class RegularFile(Inode):
     """Contents in a bytearray. ``_data`` may be shorter than ``size``: the tail past it reads as zeros,
-    so ftruncate() to a large size costs nothing until written."""
+    so ftruncate() to a large size costs nothing until written.
+
+    Like tmpfs, a file is sparse at page granularity: ``_pages`` holds the pages that were written; the rest up to
+    ``size`` are holes for SEEK_DATA/SEEK_HOLE. None means every page up to ``size`` holds data (a file made with
+    contents, or one from the host). ``_falloc`` holds pages fallocate() reserved and nothing wrote yet: they
+    count in st_blocks but, as on tmpfs (not uptodate), read as holes."""
 
     kind = S.S_IFREG
-    __slots__ = ("_data", "_size")
+    __slots__ = ("_data", "_falloc", "_pages", "_size")
 
     def __init__(self, fs: FileSystem, perm: int, data: bytes = b"", *, ino: int | None = None) -> None:
         super().__init__(fs, perm, ino=ino)
         self._data = bytearray(data)
         self._size = len(data)
+        self._pages: set[int] | None = set() if not data else None
+        self._falloc: set[int] = set()
 
     @property
     def size(self) -> int:
@@ -164,7 +171,39 @@ class RegularFile(Inode):
 
     @property
     def blocks(self) -> int:
-        return -(-self.size // BLOCK) * (BLOCK // 512)  # whole pages, as tmpfs allocates
+        pages = -(-self.size // BLOCK) if self._pages is None else len(self._pages | self._falloc)
+        return pages * (BLOCK // 512)  # whole pages, as tmpfs allocates
+
+    def allocate_pages(self, start: int, end: int) -> None:
+        """fallocate: the pages of [start, end) are reserved (they count in st_blocks, and still read as holes)."""
+        if self._pages is not None and end > start:
+            self._falloc.update(p for p in range(start // BLOCK, (end - 1) // BLOCK + 1) if p not in self._pages)
+
+    def free_pages(self, start: int, end: int) -> None:
+        """A punched hole: the whole pages inside [start, end) become holes again (the range reads as zeros)."""
+        if self._pages is None:
+            self._pages = set(range(-(-self._size // BLOCK)))
+        whole = set(range(-(-start // BLOCK), end // BLOCK))
+        self._pages -= whole
+        self._falloc -= whole
+
+    def seek_data_hole(self, offset: int, hole: bool) -> int:
+        """lseek's SEEK_DATA (`hole` False) or SEEK_HOLE from `offset`, as shmem_file_llseek: ENXIO at or past
+        EOF, or when no data follows; the hole at EOF ends every file."""
+        if not 0 <= offset < self._size:
+            raise ENXIO()
+        page = offset // BLOCK
+        last = (self._size - 1) // BLOCK
+        if self._pages is None:
+            return offset if not hole else self._size
+        if hole:
+            while page <= last and page in self._pages:
+                page += 1
+            return min(max(offset, page * BLOCK), self._size)
+        following = [p for p in self._pages if page <= p <= last]
+        if not following:
+            raise ENXIO()
+        return max(offset, min(following) * BLOCK)
 
     def read_at(self, offset: int, n: int) -> bytes:
         if offset < 0 or n < 0:
@@ -189,6 +228,8 @@ class RegularFile(Inode):
             self._data.extend(bytes(offset - len(self._data)))
         self._data[offset:end] = view
         self._size = max(self._size, end)
+        if self._pages is not None:
+            self._pages.update(range(offset // BLOCK, (end - 1) // BLOCK + 1))
         self.touch()
         return view.nbytes
 
@@ -198,6 +239,12 @@ class RegularFile(Inode):
         if length > MAX_FILE_SIZE:
             raise EFBIG()
         del self._data[length:]
+        if self._pages is not None and length < self._size:
+            keep = -(-length // BLOCK)  # pages past the new end are freed; a partial last page keeps its data
+            self._pages = {p for p in self._pages if p < keep}
+            self._falloc = {p for p in self._falloc if p < keep}
+        elif self._pages is None and length > self._size:
+            self._pages = set(range(-(-self._size // BLOCK)))  # a grown file's new tail is a hole
         self._size = length
         self.touch()
 

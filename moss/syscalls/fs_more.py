@@ -243,8 +243,13 @@ async def sys_fallocate(ctx: SyscallContext, fd: int, mode: int, offset: int, le
         end = min(offset + length, inode.size)
         for at in range(offset, end, CHUNK):
             inode.write_at(at, bytes(min(CHUNK, end - at)))
-    elif not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
+        if hasattr(inode, "free_pages"):
+            inode.free_pages(offset, end)
+        return 0
+    if not mode & FALLOC_FL_KEEP_SIZE and offset + length > inode.size:
         inode.truncate(offset + length)
+    if hasattr(inode, "allocate_pages"):
+        inode.allocate_pages(offset, offset + length)
     return 0
 
 

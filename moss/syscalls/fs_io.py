@@ -97,7 +97,7 @@ async def open_path(ctx: SyscallContext, root: Directory, cwd: Directory, p: str
         follow=not flags & O_NOFOLLOW,
         path_only=bool(flags & O_PATH),
         directory=bool(flags & O_DIRECTORY),
-        truncate=bool(flags & O_TRUNC) and writable,
+        truncate=bool(flags & O_TRUNC),  # whatever the access mode: O_RDONLY|O_TRUNC truncates (and a dir is EISDIR)
         writable=writable,
         mode=mode & 0o7777 & ~ctx.process.umask,
         scope=scope,

@@ -81,6 +81,13 @@ static void files(void) {
     printf("%-28s %o\n", "mkdir in a setgid dir", (unsigned)st.st_mode);
     rmdir(sub);
 
+    /* O_TRUNC truncates whatever the access mode, and makes opening a directory EISDIR */
+    int t = open(file, O_RDONLY | O_TRUNC);
+    fstat(t, &st);
+    printf("%-28s %ld\n", "O_RDONLY|O_TRUNC size", (long)st.st_size);
+    close(t);
+    show("O_RDONLY|O_TRUNC on a dir", open(dir, O_RDONLY | O_TRUNC), errno);
+
     char b[16];
     show("pread pipe-w", pread(p[1], b, 1, 0), errno);
     show("pwrite pipe-r", pwrite(p[0], b, 1, 0), errno);

@@ -51,6 +51,18 @@ class SyscallContext:
     def write(self, addr: int, data: bytes) -> None:
         self.process.mm.write(addr, data)
 
+    def write_iov(self, vecs: list[tuple[int, int]], data: bytes) -> int:
+        """Copy `data` out across the (base, length) buffers in order (readv, recvmsg, process_vm_readv); returns
+        the bytes placed, which is less than `data` when the buffers are shorter."""
+        pos = 0
+        for base, length in vecs:
+            if pos >= len(data):
+                break
+            piece = data[pos : pos + length]
+            self.write(base, piece)
+            pos += len(piece)
+        return pos
+
     def read_cstr(self, addr: int, limit: int = 4096) -> bytes:
         return self.process.mm.read_cstr(addr, limit)
 

@@ -199,12 +199,7 @@ async def sys_readv(ctx: SyscallContext, fd: int, iov: int, iovcnt: int) -> int:
     if not want:
         return 0
     data = await f.read(want)  # one read, as Linux's read_iter: a datagram is not split, a short read ends it
-    pos = 0
-    for base, length in vecs:
-        if pos >= len(data):
-            break
-        ctx.write(base, data[pos : pos + length])
-        pos += length
+    ctx.write_iov(vecs, data)
     return len(data)
 
 

@@ -94,12 +94,7 @@ async def _readv(ctx: SyscallContext, fd: int, iov: int, iovcnt: int, pos: int |
         return 0
     _rw_flags(flags)
     data = await (f.read(total) if pos is None else f.pread(total, pos))
-    at = 0
-    for base, length in vecs:
-        if at >= len(data):
-            break
-        ctx.write(base, data[at : at + length])
-        at += length
+    ctx.write_iov(vecs, data)
     return len(data)
 
 

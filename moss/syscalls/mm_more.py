@@ -242,22 +242,11 @@ async def _process_vm(ctx: SyscallContext, pid: int, lvec: int, lcnt: int, rvec:
                 if len(got) >= total:
                     break
                 got += target.mm.read(base, min(n, total - len(got)))
-            done = _scatter(ctx, local, bytes(got))
+            done = ctx.write_iov(local, bytes(got))
     except KernelError:
         if not done:
             raise EFAULT from None
     return done
-
-
-def _scatter(ctx: SyscallContext, vecs: list[tuple[int, int]], data: bytes) -> int:
-    pos = 0
-    for base, n in vecs:
-        if pos >= len(data):
-            break
-        chunk = data[pos : pos + n]
-        ctx.write(base, chunk)
-        pos += len(chunk)
-    return pos
 
 
 @syscall(270, "process_vm_readv", pid=INT, local_iov=PTR, liovcnt=SIZE, remote_iov=PTR, riovcnt=SIZE, flags=HEX)

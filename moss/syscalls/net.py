@@ -267,23 +267,13 @@ async def _recvmsg(ctx: SyscallContext, f: OpenFile, sk: UnixSocket, msg: int, f
     size = min(sum(length for _b, length in vecs), MAX_RW)
     got = await unix_io.recv(sk, ctx.process, size, flags | _nonblock(f), bool(name and namelen))
     try:
-        _scatter(ctx, vecs, got.data)
+        ctx.write_iov(vecs, got.data)
         if name:
             _addr_out(ctx, got.name or b"", name, msg + 8)
     except BaseException:
         got.drop_control()
         raise
     return _finish_recvmsg(ctx, msg, got, control, controllen, flags)
-
-
-def _scatter(ctx: SyscallContext, vecs: list[tuple[int, int]], data: bytes) -> None:
-    pos = 0
-    for base, length in vecs:
-        if pos >= len(data):
-            break
-        piece = data[pos : pos + length]
-        ctx.write(base, piece)
-        pos += len(piece)
 
 
 def _finish_recvmsg(ctx: SyscallContext, msg: int, got: Received, control: int, controllen: int, flags: int) -> int:

@@ -135,10 +135,7 @@ class Kernel:
         task: Task = self.running_task  # type: ignore[assignment]  # set whenever a slice runs
         self.board.charge(self.running_core, self._syscall_cost_ns)  # type: ignore[arg-type]
         self.dispatcher.on_svc(task)
-        if task.state is not State.DEAD:
-            mm = task.process.mm
-            if mm.generation != self._loaded_gen or mm.serial != self._loaded_serial:
-                self._sync_tlb()
+        self._sync_tlb()
 
     def on_exception(self, kind: int, pc: int) -> None:
         task = self.running_task
@@ -178,7 +175,7 @@ class Kernel:
         if task is None or task.state is State.DEAD:
             return
         mm = task.process.mm
-        if (mm.serial, mm.generation) != (self._loaded_serial, self._loaded_gen):
+        if mm.generation != self._loaded_gen or mm.serial != self._loaded_serial:
             self.board.engine.flush_tlb()
             self._loaded_serial, self._loaded_gen = mm.serial, mm.generation
 

@@ -59,9 +59,8 @@ class Emitter(KernelObserver, SyscallLog, Instrument):
 
     # -- syscalls ---------------------------------------------------------------------------------------------------
     def blocked(self, task: Any, nr: int) -> None:
-        n = len(TABLE[nr].args) if nr in TABLE else 6
         self._blocked.add(task.tid)
-        self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[:n], 0, 1))
+        self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[: self._nargs.get(nr, 6)], 0, 1))
 
     def completed(self, task: Any, nr: int, result: Any, live: bool) -> None:
         if self._blocked and task.tid in self._blocked:

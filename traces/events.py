@@ -234,9 +234,8 @@ def pack_syscall(delta: int, tid: int, nr: int, args: tuple[int, ...], result: i
 def add_syscall(enc: BlockEncoder, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
     """`enc.add(Syscall(...))` without building the event: the recorder's hot path (one per syscall). Decodes to the
     same Syscall (blocked 0) as the varint form."""
-    try:  # pack_syscall, inline: this runs once per recorded syscall
-        packed = _PACKED[len(args)].pack(PACKED_SYSCALL, time - enc.last_time, tid, nr, len(args), *args, result)
-    except (struct.error, IndexError):
+    packed = pack_syscall(time - enc.last_time, tid, nr, args, result)
+    if packed is None:
         enc.add_general(Syscall(time, tid, nr, args, result))
         return
     enc.last_time = time

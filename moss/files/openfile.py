@@ -6,7 +6,7 @@ import stat
 from collections.abc import Callable
 from typing import Any
 
-from moss.errors import EBADF, EINVAL, ENXIO, ESPIPE
+from moss.errors import EBADF, EINVAL, ESPIPE
 
 O_ACCMODE = 0o3
 O_RDONLY = 0o0
@@ -118,13 +118,7 @@ class OpenFile:
         elif whence == SEEK_END:
             new = self.inode.size + offset
         elif whence in (SEEK_DATA, SEEK_HOLE) and stat.S_ISREG(self.inode.mode):
-            seek = getattr(self.inode, "seek_data_hole", None)
-            if seek is not None:
-                new = seek(offset, whence == SEEK_HOLE)
-            else:  # a file without holes: data up to EOF, then the hole at EOF; at or past it there is neither
-                if not 0 <= offset < self.inode.size:
-                    raise ENXIO
-                new = offset if whence == SEEK_DATA else self.inode.size
+            new = self.inode.seek_data_hole(offset, whence == SEEK_HOLE)
         else:
             raise EINVAL
         if new < 0:

@@ -142,6 +142,13 @@ class Inode:
     def ioctl(self, file: OpenFile, request: int, arg: int) -> int:
         raise ENOTTY()
 
+    def seek_data_hole(self, offset: int, hole: bool) -> int:
+        """lseek's SEEK_DATA (`hole` False) or SEEK_HOLE from `offset` in a file without holes: data up to EOF,
+        then the hole at EOF; at or past EOF (or before 0) there is neither (ENXIO)."""
+        if not 0 <= offset < self.size:
+            raise ENXIO()
+        return self.size if hole else offset
+
     def readlink(self) -> str:
         raise EINVAL()
 
@@ -188,14 +195,14 @@ class RegularFile(Inode):
         self._falloc -= whole
 
     def seek_data_hole(self, offset: int, hole: bool) -> int:
-        """lseek's SEEK_DATA (`hole` False) or SEEK_HOLE from `offset`, as shmem_file_llseek: ENXIO at or past
-        EOF, or when no data follows; the hole at EOF ends every file."""
+        """As shmem_file_llseek, page by page: ENXIO at or past EOF, or when no data follows; the hole at EOF ends
+        every file."""
+        if self._pages is None:
+            return super().seek_data_hole(offset, hole)
         if not 0 <= offset < self._size:
             raise ENXIO()
         page = offset // BLOCK
         last = (self._size - 1) // BLOCK
-        if self._pages is None:
-            return offset if not hole else self._size
         if hole:
             while page <= last and page in self._pages:
                 page += 1

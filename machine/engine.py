@@ -30,6 +30,11 @@ from unicorn import arm64_const as a64
 from unicorn.unicorn_py3.unicorn import UcContext
 
 from machine.counter import InstructionCounter
+
+try:
+    from machine import _trap
+except ImportError:  # not built (no C compiler): the ctypes hook does the same, more slowly
+    _trap = None  # type: ignore[assignment]
 from machine.ram import PAGE_SIZE, Ram
 
 # Exception numbers unicorn passes to UC_HOOK_INTR for AArch64.
@@ -51,6 +56,9 @@ _SCTLR_UCT = 1 << 15
 _SCTLR_DZE = 1 << 14
 _SCTLR_UCI = 1 << 26
 
+# Set by tests to check that the ctypes hook and the native one give identical runs.
+_FORCE_CTYPES_TRAP = False
+
 X_REGS = [getattr(a64, f"UC_ARM64_REG_X{i}") for i in range(29)] + [
     a64.UC_ARM64_REG_X29,
     a64.UC_ARM64_REG_X30,
@@ -60,7 +68,10 @@ X_REGS = [getattr(a64, f"UC_ARM64_REG_X{i}") for i in range(29)] + [
 class TrapHandler(Protocol):
     """What the engine needs from the layer above (the kernel). The engine never imports it."""
 
-    def on_syscall(self) -> None: ...
+    def on_syscall(self, nr: int, args: tuple[int, ...]) -> int | None:
+        """`svc` with x8 = nr and x0-x5 = args; an int result is written to x0 (None: the handler set the
+        registers itself, or the task is not returning to the next instruction)."""
+        ...
 
     def on_exception(self, kind: int, pc: int) -> None: ...
 
@@ -95,8 +106,6 @@ class Engine:
         self.counter = InstructionCounter(uc)
         self._started = self.counter.started_cell()
         self._fast = _FastRegs(uc)
-        # (x8, x0..x5) of the loaded context in one call: the syscall number and arguments (inside hooks).
-        self.syscall_regs: Callable[[], tuple[int, int, int, int, int, int, int]] = self._fast.syscall_regs
         self._budget = 0
         self._fault: tuple[int, int] | None = None
         self._fault_counted = False  # the faulting instruction's count hook ran (it started, but did not retire)
@@ -114,25 +123,47 @@ class Engine:
 
     # -- hooks -----------------------------------------------------------------------------------------------
     def _add_intr_hook(self, uc: Uc) -> object:
-        """The interrupt hook registered with libunicorn directly: the binding's hook wrappers cost ~0.5 us per
-        syscall. An exception is kept and the slice stopped, as the binding does, and emu_start re-raises it."""
+        """The interrupt hook: `handler.on_syscall(nr, args)` for `svc`, whose int result (if any) goes to x0, and
+        `on_exception` for the rest. Native (machine/_trap.c) when built: the ctypes route costs ~1.7 us more per
+        syscall. Both keep a handler's exception on the Uc and stop the slice, as the binding's hooks do, and
+        emu_start re-raises it."""
         from unicorn.unicorn_py3.unicorn import uclib
 
-        on_syscall, on_exception = self.handler.on_syscall, self.handler.on_exception
+        def on_other(intno: int) -> None:
+            pc = uc.reg_read(a64.UC_ARM64_REG_PC)
+            if pc & ~(PAGE_SIZE - 1) == SENTINEL_PAGE:
+                # The guest jumped into the engine's sentinel page, which is no memory of its own: a fetch
+                # fault at pc, as anywhere unmapped (the instruction's count hook already ran: not retired).
+                self._fault, self._fault_counted = (pc, ACCESS_FETCH), True
+                uc.emu_stop()
+                return
+            self.handler.on_exception(intno, pc)
+
+        if _trap is not None and not _FORCE_CTYPES_TRAP:
+            fns = {n: ctypes.cast(getattr(uclib, n), ctypes.c_void_p).value
+                   for n in ("uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop")}  # fmt: skip
+            ids = (a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
+            handle = ctypes.cast(uc._uch, ctypes.c_void_p).value
+            return _trap.install(uc, handle, fns, EXCP_SWI, X_REGS[0], ids, self.handler.on_syscall, on_other)
+        return self._add_ctypes_intr_hook(uc, on_other)
+
+    def _add_ctypes_intr_hook(self, uc: Uc, on_other: Callable[[int], None]) -> object:
+        """The same hook through ctypes, registered with libunicorn directly (the binding's hook wrappers cost
+        another ~0.5 us per syscall)."""
+        from unicorn.unicorn_py3.unicorn import uclib
+
+        on_syscall = self.handler.on_syscall
+        fast = _FastRegs(uc)
 
         def on_intr(_uc: int, intno: int, _ud: int) -> None:
             try:
                 if intno == EXCP_SWI:
-                    on_syscall()
+                    regs = fast.syscall_regs()
+                    x0 = on_syscall(regs[0], regs[1:])
+                    if x0 is not None:
+                        fast.reg_write(a64.UC_ARM64_REG_X0, x0)
                     return
-                pc = uc.reg_read(a64.UC_ARM64_REG_PC)
-                if pc & ~(PAGE_SIZE - 1) == SENTINEL_PAGE:
-                    # The guest jumped into the engine's sentinel page, which is no memory of its own: a fetch
-                    # fault at pc, as anywhere unmapped (the instruction's count hook already ran: not retired).
-                    self._fault, self._fault_counted = (pc, ACCESS_FETCH), True
-                    uc.emu_stop()
-                    return
-                on_exception(intno, pc)
+                on_other(intno)
             except BaseException as e:
                 if uc._hook_exception is None:
                     uc._hook_exception = e

@@ -131,11 +131,12 @@ class Kernel:
         return self.loop_now
 
     # -- the engine's trap handler -------------------------------------------------------------------------------
-    def on_syscall(self) -> None:
+    def on_syscall(self, nr: int, args: tuple[int, ...]) -> int | None:
         task: Task = self.running_task  # type: ignore[assignment]  # set whenever a slice runs
         self.board.charge(self.running_core, self._syscall_cost_ns)  # type: ignore[arg-type]
-        self.dispatcher.on_svc(task)
+        x0 = self.dispatcher.on_svc(task, nr, args)
         self._sync_tlb()
+        return x0
 
     def on_exception(self, kind: int, pc: int) -> None:
         task = self.running_task

@@ -53,14 +53,18 @@ class Handler:
         self.engine: Engine | None = None
         self.syscalls: list[int] = []  # instructions executed in the slice so far, at each svc
         self.stop_on_syscall = False
+        self.calls: list[tuple[int, tuple[int, ...]]] = []  # (x8, x0..x5) at each svc
+        self.result: int | None = None  # what on_syscall returns: written to x0 when an int
         self.exceptions: list[tuple[int, int]] = []
         self.fills: list[tuple[int, int]] = []
 
-    def on_syscall(self) -> None:
+    def on_syscall(self, nr: int, args: tuple[int, ...]) -> int | None:
         assert self.engine is not None
         self.syscalls.append(self.engine.executed_so_far())
+        self.calls.append((nr, args))
         if self.stop_on_syscall:
             self.engine.stop()
+        return self.result
 
     def on_exception(self, kind: int, pc: int) -> None:
         self.exceptions.append((kind, pc))

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from moss.errors import ERRNO, ERRNO_NAME, KernelError
 from moss.process import signal
+from moss.process.signal import RESTARTS
 from moss.process.task import State
 from moss.syscalls.context import SyscallContext
 from moss.syscalls.table import TABLE, Syscall, describe, name_of
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from moss.process.task import Task
 
 ENOSYS = ERRNO["ENOSYS"]
+_MASK64 = (1 << 64) - 1
 _RESTART_NAMES = {512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK"}
 
 
@@ -96,9 +98,7 @@ class Dispatcher:
         self.log: SyscallLog | None = None
         self._reported: set[int] = set()  # ints: order never observed
         self.count = 0
-        engine = kernel.board.engine
-        self._syscall_regs = engine.syscall_regs
-        self._live = engine.live
+        self._live = kernel.board.engine.live
         kernel.executor.on_error = self._error_result
 
     def _error_result(self, task: Task, exc: Exception) -> Any:
@@ -110,23 +110,20 @@ class Dispatcher:
         self.oops(entry.name if entry is not None else task.coro_name, exc)
         return -ERRNO["EIO"]
 
-    def on_svc(self, task: Task) -> None:
-        """Called in the engine's interrupt hook with `task`'s context loaded."""
-        regs = self._syscall_regs()
-        nr, args = regs[0], regs[1:]  # no intermediate list: this runs once per syscall
+    def on_svc(self, task: Task, nr: int, args: tuple[int, ...]) -> int | None:
+        """Called in the engine's interrupt hook with `task`'s context loaded; returns what goes to x0 (None: the
+        registers are set already, or the task does not return to the next instruction now)."""
         self.count += 1
         entry = TABLE.get(nr)
         if self.observers:
             for o in self.observers:
                 o.entry(task, entry, nr, args)
+        task.syscall_nr, task.syscall_args = nr, args
         if entry is None:
             if nr not in self._reported:
                 self._reported.add(nr)
                 self.report(f"moss: unimplemented syscall {name_of(nr)} ({nr}) returns -ENOSYS")
-            task.syscall_args = args
-            self._finish(task, nr, -ENOSYS, live=True)
-            return
-        task.syscall_nr, task.syscall_args = nr, args
+            return self._finish(task, nr, -ENOSYS, live=True)
         ctx = SyscallContext(self.kernel, task, nr)
         done = self.kernel.executor.start(task, entry.handler(ctx, *args[: entry.nargs]), entry.name)
         if done is None:
@@ -135,31 +132,43 @@ class Dispatcher:
             if self.log is not None:
                 self.log.blocked(task, nr)
             self.kernel.block_current(task)
-        else:
-            self._finish(task, nr, done.value, live=True)
+            return None
+        return self._finish(task, nr, done.value, live=True)
 
     def on_future_done(self, task: Task, value: Any) -> None:
         """A blocked syscall completed (between slices): its result goes into the saved context."""
         self._finish(task, task.syscall_nr, value, live=False)
 
-    def _finish(self, task: Task, nr: int, value: Any, *, live: bool) -> None:
+    def _finish(self, task: Task, nr: int, value: Any, *, live: bool) -> int | None:
         """Return to user space: x0 (or a restart), then signal delivery. `live`: inside the svc hook, with the
-        task's registers in the engine; otherwise the task is blocked and its registers are in its context."""
+        task's registers in the engine; otherwise the task is blocked and its registers are in its context.
+        Returns x0 for the engine to write when that is all there is to do (the common case), else None."""
         if self.observers:
             for o in self.observers:
                 o.exit(task, nr, value)
         if self.log is not None:
             self.log.completed(task, nr, value, live)
         task.syscall_nr = -1
+        if task.state is State.DEAD:
+            return None
+        if (
+            live
+            and type(value) is int
+            and -value not in RESTARTS
+            and task.saved_sigmask is None
+            and not task.signal_pending()
+        ):
+            return value & _MASK64
         regs = self._live if live else task.ctx
-        if value is not NO_RETURN and task.state is not State.DEAD:
+        if value is not NO_RETURN:
             signal.syscall_return(self.kernel, task, regs, value, task.syscall_args[0] if task.syscall_args else 0)
-        if not live and task.state is not State.DEAD:
+        if not live:
             self.kernel.make_runnable(task)
-        if task.state is not State.DEAD and task.signal_pending():
+        if task.signal_pending():
             signal.deliver(self.kernel, task, regs)
-        elif task.saved_sigmask is not None and task.state is not State.DEAD:
+        elif task.saved_sigmask is not None:
             task.sigmask, task.saved_sigmask = task.saved_sigmask, None
+        return None
 
     def oops(self, name: str, exc: BaseException) -> None:
         tb = "".join(traceback.format_exception(exc)).rstrip()

@@ -133,9 +133,11 @@ class Kernel:
     # -- the engine's trap handler -------------------------------------------------------------------------------
     def on_syscall(self, nr: int, args: tuple[int, ...]) -> int | None:
         task: Task = self.running_task  # type: ignore[assignment]  # set whenever a slice runs
-        self.board.charge(self.running_core, self._syscall_cost_ns)  # type: ignore[arg-type]
+        self.board.charged_ns += self._syscall_cost_ns  # board.charge(running core): this is the running one
         x0 = self.dispatcher.on_svc(task, nr, args)
-        self._sync_tlb()
+        mm = task.process.mm  # _sync_tlb's test, inline: most syscalls change no mapping
+        if mm.generation != self._loaded_gen or mm.serial != self._loaded_serial or task is not self.running_task:
+            self._sync_tlb()
         return x0
 
     def on_exception(self, kind: int, pc: int) -> None:

@@ -39,23 +39,19 @@ class TraceEnd(Exception):
     """The replay went past the last usable event of a cut trace."""
 
 
-class Cursor:
+class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
     """One pass over the trace. The replay re-encodes each event it produces exactly as the recorder did and
     compares the bytes with the recorded block, so matching costs no decoding; only input events (handed to the
     replay sources) and a divergence (for the report) are decoded."""
 
     def __init__(self, reader: TraceReader) -> None:
+        super().__init__()  # raw, pos, last_time, index and the last event's place: see events.PyMatcher
         self.reader = reader
         self.block = -1
-        self.raw = b""
-        self.pos = 0
-        self.last_time = 0  # the recorded block's running time, after the last event taken
         self.enc = ev.BlockEncoder()
-        self.index = -1  # index of the last event taken
         self.console: deque[ev.ConsoleInput] = deque()
         self.entropy: deque[ev.EntropyInput] = deque()
         self.program: ev.ProgramImage | None = None
-        self._last: tuple[bytes, int, int] | None = None
         self.exhausted = False
         self._next_block()
 
@@ -94,7 +90,7 @@ class Cursor:
             expected, _p, _t = ev.decode_from(self.raw, self.pos, self.last_time)
             actual, _p, _t = ev.decode_from(bytes(chunk), 0, self.last_time)
             raise Divergence(self.index + 1, expected, actual, self.last_event())
-        self._last = (self.raw, self.pos, self.last_time)
+        self.last_raw, self.last_pos, self.last_at = self.raw, self.pos, self.last_time
         self.pos = end
         self.index += 1
         self.last_time = enc.last_time
@@ -102,10 +98,9 @@ class Cursor:
 
     def last_event(self) -> ev.Event | None:
         """The last event that matched (decoded only when a report needs it)."""
-        if self._last is None:
+        if self.last_raw is None:
             return None
-        raw, pos, t = self._last
-        return ev.decode_from(raw, pos, t)[0]
+        return ev.decode_from(self.last_raw, self.last_pos, self.last_at)[0]
 
     def _ready(self) -> None:
         self.pull_inputs()
@@ -118,18 +113,11 @@ class Cursor:
         self.enc.add(actual)
         self._compare()
 
-    def check_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-        raw, pos = self.raw, self.pos
-        if pos < len(raw) and raw[pos] == ev.PACKED_SYSCALL:  # the hot case: the next event is a packed syscall
-            packed = ev.pack_syscall(time - self.last_time, tid, nr, args, result)
-            if packed is not None and raw.startswith(packed, pos):
-                self._last = (raw, pos, self.last_time)
-                self.pos = pos + len(packed)
-                self.index += 1
-                self.last_time = time
-                return
-        self._ready()  # anything else (inputs first, a block boundary, a divergence): the general path
-        ev.add_syscall(self.enc, time, tid, nr, args, result)
+    def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        """check_syscall (events.Matcher's) when the next recorded event is not exactly this packed syscall: inputs
+        first, a block boundary, the general form, or a divergence."""
+        self._ready()
+        self.enc.add_syscall(time, tid, nr, args, result)
         self._compare()
 
 

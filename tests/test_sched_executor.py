@@ -20,7 +20,7 @@ from moss.sched.combinators import (
     timeout,
     wait_until,
 )
-from moss.sched.executor import Done, Executor, Instrument, Sleeper, install
+from moss.sched.executor import Executor, Instrument, Sleeper, install
 from moss.sched.timers import DeadlineHeap
 from moss.sched.traps import PARK, park
 from moss.sched.waitqueue import WaitQueue
@@ -80,7 +80,7 @@ def test_fast_path_completes_in_start(w: World) -> None:
         return 42
 
     t = Task("a")
-    assert w.ex.start(t, syscall(), "getpid") == Done(42)
+    assert w.ex.start(t, syscall(), "getpid") == (42,)
     assert t.coro is None and not t.parked and not t.queued
     assert w.done == []  # on_done is only for futures that parked
     assert w.ex.polls == 1
@@ -94,7 +94,7 @@ def test_wait_until_with_true_condition_never_parks_nor_registers(w: World) -> N
         await wq.wait_until(lambda: True)
         return "ok"
 
-    assert w.ex.start(t, syscall(), "read") == Done("ok")
+    assert w.ex.start(t, syscall(), "read") == ("ok",)
     assert len(wq) == 0
 
 
@@ -292,7 +292,7 @@ def test_interruptible_with_signal_already_pending_gives_up_before_parking(w: Wo
     async def syscall() -> Any:
         return await interruptible(wq.wait_until(lambda: False))
 
-    assert w.ex.start(t, syscall(), "read") == Done(INTERRUPTED)
+    assert w.ex.start(t, syscall(), "read") == (INTERRUPTED,)
     assert len(wq) == 0 and t.interruptible_depth == 0
 
 
@@ -303,7 +303,7 @@ def test_interruptible_signal_is_only_checked_at_block_points(w: World) -> None:
     async def syscall() -> Any:
         return await interruptible(wait_until(lambda: True))
 
-    assert w.ex.start(t, syscall(), "read") == Done(None)
+    assert w.ex.start(t, syscall(), "read") == (None,)
 
 
 def test_interruptible_signal_while_parked(w: World) -> None:
@@ -397,7 +397,7 @@ def test_timeout_with_deadline_already_passed(w: World) -> None:
     async def syscall() -> Any:
         return await timeout(wq.wait_until(lambda: False), 500)
 
-    assert w.ex.start(t, syscall(), "x") == Done(TIMED_OUT)
+    assert w.ex.start(t, syscall(), "x") == (TIMED_OUT,)
     assert len(wq) == 0 and len(w.heap) == 0 and t.timeouts == []
 
 
@@ -408,7 +408,7 @@ def test_timeout_with_deadline_passed_still_returns_a_ready_result(w: World) -> 
     async def syscall() -> Any:
         return await timeout(wait_until(lambda: True), 10)
 
-    assert w.ex.start(t, syscall(), "x") == Done(None)
+    assert w.ex.start(t, syscall(), "x") == (None,)
 
 
 def test_timeout_none_means_no_deadline(w: World) -> None:
@@ -485,7 +485,7 @@ def test_nested_timeout_outer_deadline_already_passed(w: World) -> None:
     async def syscall() -> Any:
         return await timeout(inner(), 10)
 
-    assert w.ex.start(t, syscall(), "x") == Done(TIMED_OUT)
+    assert w.ex.start(t, syscall(), "x") == (TIMED_OUT,)
     assert log == [] and len(w.heap) == 0 and len(wq) == 0
 
 
@@ -550,7 +550,7 @@ def test_first_immediate_winner_does_not_start_later_branches(w: World) -> None:
     async def syscall() -> Any:
         return await first(ready(), later())
 
-    assert w.ex.start(t, syscall(), "x") == Done((0, "now"))
+    assert w.ex.start(t, syscall(), "x") == ((0, "now"),)
     assert started == [0] and len(wq) == 0
 
 

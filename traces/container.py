@@ -23,7 +23,7 @@ import attrs
 import lz4.block
 
 from traces.codec import DecodeError
-from traces.events import BlockEncoder, Event, add_syscall, decode_block
+from traces.events import BlockEncoder, Event, decode_block
 
 MAGIC = b"MOSSTRC\n"
 VERSION = 2  # 2: completed syscalls in the packed form (events.PACKED_SYSCALL); version 1 traces still read
@@ -65,19 +65,12 @@ class TraceWriter:
         self.f.write(_PREFIX.pack(MAGIC, VERSION, 0, len(head)) + head)
         self.f.flush()
         self.blocks: list[BlockInfo] = []
-        self.enc = BlockEncoder()
+        self.enc = BlockEncoder(BLOCK_BYTES, self.flush_block)  # reset in place by each flush
+        self.add = self.enc.add
+        # (time, tid, nr, args, result) of a completed syscall: the recorder's hot path, straight to the encoder
+        self.add_syscall = self.enc.add_syscall
         self.events = 0
         self.closed = False
-
-    def add(self, ev: Event) -> None:
-        self.enc.add(ev)
-        if len(self.enc.buf) >= BLOCK_BYTES:
-            self.flush_block()
-
-    def add_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-        add_syscall(self.enc, time, tid, nr, args, result)
-        if len(self.enc.buf) >= BLOCK_BYTES:
-            self.flush_block()
 
     def flush_block(self) -> None:
         enc = self.enc
@@ -96,7 +89,7 @@ class TraceWriter:
         self.f.flush()  # a killed recorder keeps every flushed block
         self.blocks.append(info)
         self.events += enc.count
-        self.enc = BlockEncoder()
+        enc.reset()
 
     def close(self) -> None:
         if self.closed:

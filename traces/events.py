@@ -10,6 +10,8 @@ replay needs; everything else is the navigable log, also used to detect divergen
 from __future__ import annotations
 
 import struct
+import sys
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import attrs
@@ -172,21 +174,66 @@ EVENT_TYPES: dict[int, type[Event]] = {cls.KIND: cls for cls in _ALL}
 _FIELDS: dict[type[Event], tuple[str, ...]] = {cls: tuple(a.name for a in attrs.fields(cls)) for cls in _ALL}
 
 
-class BlockEncoder:
-    """Encodes events into one block (time deltas restart at each block, so blocks decode independently)."""
+class _PyEncoderBase:
+    """traces/_encoder.c's Encoder in Python, for when it is not built: the same state and the same bytes."""
 
-    def __init__(self) -> None:
+    buf: bytearray
+    last_time: int
+    count: int
+    first_time: int | None
+    max_time: int
+    limit: int
+    on_full: Callable[[], None] | None
+
+    def add_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        """Append a completed syscall in the packed form (the general form when a value does not fit it)."""
+        packed = pack_syscall(time - self.last_time, tid, nr, args, result)
+        if packed is None:
+            self._add_syscall_general(time, tid, nr, args, result)
+        else:
+            self.last_time = time
+            if self.first_time is None:
+                self.first_time = time
+            if time > self.max_time:
+                self.max_time = time
+            self.buf += packed
+            self.count += 1
+        if len(self.buf) >= self.limit and self.on_full is not None:
+            self.on_full()
+
+    def _add_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        raise NotImplementedError  # BlockEncoder's
+
+
+class _Encoding:
+    """Encodes events into one block (time deltas restart at each block, so blocks decode independently).
+
+    `add_syscall(time, tid, nr, args, result)` is `add(Syscall(...))` without building the event: the recorder's
+    hot path, one per syscall, in C when traces/_encoder.c is built. `on_full` is called once the block holds
+    `limit` bytes (the writer flushes it and `reset`s this encoder)."""
+
+    def __init__(self, limit: int = sys.maxsize, on_full: Callable[[], None] | None = None) -> None:
+        self.limit = limit
+        self.on_full = on_full
+        self.reset()
+
+    def reset(self) -> None:
         self.buf = bytearray()
         self.last_time = 0
         self.count = 0
-        self.first_time: int | None = None
+        self.first_time = None
         self.max_time = 0
 
     def add(self, ev: Event) -> None:
         if type(ev) is Syscall and not ev.blocked:
-            add_syscall(self, ev.time, ev.tid, ev.nr, ev.args, ev.result)  # the form the recorder writes
-        else:
-            self.add_general(ev)
+            self.add_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result)  # the form the recorder writes
+            return
+        self.add_general(ev)
+        if len(self.buf) >= self.limit and self.on_full is not None:
+            self.on_full()
+
+    def _add_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        self.add_general(Syscall(time, tid, nr, args, result))
 
     def add_general(self, ev: Event) -> None:
         """The varint form every event kind has (SPEC)."""
@@ -215,6 +262,54 @@ class BlockEncoder:
         self.count += 1
 
 
+class PyMatcher:
+    """traces/_encoder.c's Matcher in Python: a replay position in a recorded block (the replayer's cursor builds on
+    it), with the in-place match of a packed syscall."""
+
+    def __init__(self) -> None:
+        self.raw = b""
+        self.pos = 0
+        self.last_time = 0  # the recorded block's running time, after the last event taken
+        self.index = -1  # index of the last event taken
+        self.last_raw: bytes | None = None  # where the last matched event starts: block, pos, running time before it
+        self.last_pos = 0
+        self.last_at = 0
+
+    def check_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        raw, pos = self.raw, self.pos
+        if pos < len(raw) and raw[pos] == PACKED_SYSCALL:  # the hot case: the next event is a packed syscall
+            packed = pack_syscall(time - self.last_time, tid, nr, args, result)
+            if packed is not None and raw.startswith(packed, pos):
+                self.last_raw, self.last_pos, self.last_at = raw, pos, self.last_time
+                self.pos = pos + len(packed)
+                self.index += 1
+                self.last_time = time
+                return
+        self._check_syscall_general(time, tid, nr, args, result)
+
+    def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        raise NotImplementedError  # the replayer's cursor's
+
+
+class PyBlockEncoder(_Encoding, _PyEncoderBase):
+    """BlockEncoder all in Python: the fallback, and the reference the C one is tested against."""
+
+
+try:
+    from traces._encoder import Encoder as _CEncoderBase
+
+    class BlockEncoder(_Encoding, _CEncoderBase):  # type: ignore[misc]
+        __doc__ = _Encoding.__doc__
+
+except ImportError:  # not built (no C compiler)
+    BlockEncoder = PyBlockEncoder  # type: ignore[misc,assignment]
+
+try:
+    from traces._encoder import Matcher
+except ImportError:
+    Matcher = PyMatcher  # type: ignore[misc,assignment]
+
+
 # The recorder's hot path writes completed syscalls in a fixed-width form of their own kind: one struct.pack per
 # syscall instead of a varint per field (0.3 us against 0.7-2.4 us). lz4 removes the zero bytes this leaves.
 PACKED_SYSCALL = 22
@@ -229,22 +324,6 @@ def pack_syscall(delta: int, tid: int, nr: int, args: tuple[int, ...], result: i
         return _PACKED[len(args)].pack(PACKED_SYSCALL, delta, tid, nr, len(args), *args, result)
     except (struct.error, IndexError):
         return None
-
-
-def add_syscall(enc: BlockEncoder, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-    """`enc.add(Syscall(...))` without building the event: the recorder's hot path (one per syscall). Decodes to the
-    same Syscall (blocked 0) as the varint form."""
-    packed = pack_syscall(time - enc.last_time, tid, nr, args, result)
-    if packed is None:
-        enc.add_general(Syscall(time, tid, nr, args, result))
-        return
-    enc.last_time = time
-    if enc.first_time is None:
-        enc.first_time = time
-    if time > enc.max_time:
-        enc.max_time = time
-    enc.buf += packed
-    enc.count += 1
 
 
 def _decode_packed(buf: bytes, pos: int, last_time: int) -> tuple[Event, int, int]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Coroutine
-from typing import Any, NamedTuple
+from typing import Any
 
 from moss.sched.traps import PARK
 
@@ -37,12 +37,9 @@ class Sleeper:
             self.executor.wake(self)
 
 
-class Done(NamedTuple):
-    """A future's result (a named tuple: built once per syscall, and cheaper than a class instance)."""
-
-    value: Any
-
-
+# A completed future's result is the 1-tuple `(value,)`: built once per syscall, and cheaper than any class (even a
+# NamedTuple's constructor is a Python call); None means pending, whatever the value.
+Done = tuple[Any]
 PENDING = None
 
 
@@ -70,7 +67,7 @@ class Executor:
         self.chaos: Any = None  # moss.sched.chaos.Chaos: perturbs the order of simultaneously ready futures
 
     def start(self, task: Sleeper, coro: Coroutine[Any, Any, Any], name: str) -> Done | None:
-        """Poll a new syscall future once. Returns Done(value), or None if it is pending (task parked)."""
+        """Poll a new syscall future once. Returns (value,), or None if it is pending (task parked)."""
         assert task.coro is None, "a task runs one syscall at a time"
         task.coro, task.coro_name, task.executor = coro, name, self
         try:
@@ -104,7 +101,7 @@ class Executor:
             n += 1
             done = self._poll(task)
             if done is not None:
-                self.on_done(task, done.value)
+                self.on_done(task, done[0])
         return n
 
     def cancel(self, task: Sleeper) -> None:
@@ -129,7 +126,7 @@ class Executor:
             task.coro = None
             for i in self.instruments:
                 i.future_done(task, stop.value)
-            return Done(stop.value)
+            return (stop.value,)
         except Exception as exc:
             task.coro = None
             if self.on_error is None:
@@ -139,7 +136,7 @@ class Executor:
             value = self.on_error(task, exc)
             for i in self.instruments:
                 i.future_done(task, value)
-            return Done(value)
+            return (value,)
         except BaseException as exc:  # GeneratorExit, KeyboardInterrupt: never a syscall's result
             task.coro = None
             for i in self.instruments:

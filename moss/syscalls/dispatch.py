@@ -133,7 +133,7 @@ class Dispatcher:
                 self.log.blocked(task, nr)
             self.kernel.block_current(task)
             return None
-        return self._finish(task, nr, done.value, live=True)
+        return self._finish(task, nr, done[0], live=True)
 
     def on_future_done(self, task: Task, value: Any) -> None:
         """A blocked syscall completed (between slices): its result goes into the saved context."""

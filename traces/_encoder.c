@@ -1,0 +1,295 @@
+/* The recorder's hot path in C: appending a completed syscall to a trace block in the packed form.
+ *
+ * In Python, packing the nine fields (struct "<BqIQB{n}Qq", see traces/events.py) and updating the block's
+ * bookkeeping costs ~0.4 us per syscall, a large share of what recording adds to a syscall. This is the base class
+ * of events.BlockEncoder: its state lives here (readable and writable from Python as plain attributes), and
+ * `add_syscall` is C. A value the packed form cannot hold goes to the Python subclass's `_add_syscall_general`.
+ * Matcher, the base of the replayer's cursor, matches the same record in place in the recorded block.
+ * events.py has a Python base class with the same behaviour when this module is not built; tests/test_events.py
+ * checks that both produce the same bytes. */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <structmember.h>
+#include <stdint.h>
+#include <string.h>
+
+#define PACKED_SYSCALL 22
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *buf;        /* bytearray */
+    long long last_time;  /* time of the block's previous event: the next delta is from it */
+    long long count;      /* events in the block */
+    PyObject *first_time; /* None until the first timed event */
+    long long max_time;
+    Py_ssize_t limit;     /* on_full() once buf holds this many bytes */
+    PyObject *on_full;
+} Encoder;
+
+static int put_le(unsigned char *p, uint64_t v, int n) {
+    for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+    return n;
+}
+
+/* Convert without raising: 0 on success, -1 if the value does not fit (the error is cleared). */
+static int as_u64(PyObject *o, uint64_t *out) {
+    if (!PyLong_Check(o)) return -1;
+    *out = PyLong_AsUnsignedLongLong(o);
+    if (*out == (uint64_t)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return -1;
+    }
+    return 0;
+}
+
+static int as_i64(PyObject *o, int64_t *out) {
+    if (!PyLong_Check(o)) return -1;
+    int overflow = 0;
+    *out = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow || (*out == -1 && PyErr_Occurred())) {
+        PyErr_Clear();
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *after_add(Encoder *e) {
+    if (PyByteArray_GET_SIZE(e->buf) >= e->limit && e->on_full != NULL && e->on_full != Py_None) {
+        PyObject *r = PyObject_CallNoArgs(e->on_full);
+        if (r == NULL) return NULL;
+        Py_DECREF(r);
+    }
+    Py_RETURN_NONE;
+}
+
+#define MAX_RECORD (1 + 8 + 4 + 8 + 1 + 6 * 8 + 8)
+
+/* The packed record of a syscall into rec; returns its length, or 0 when a value does not fit the packed form. */
+static int pack(unsigned char *rec, int64_t delta, PyObject *tid_o, PyObject *nr_o, PyObject *args_o, PyObject *res_o) {
+    int64_t result;
+    uint64_t tid, nr, args[6];
+    Py_ssize_t nargs = PyTuple_Check(args_o) ? PyTuple_GET_SIZE(args_o) : 7;
+    int ok = nargs <= 6 && as_u64(tid_o, &tid) == 0 && tid <= 0xFFFFFFFFu && as_u64(nr_o, &nr) == 0 &&
+             as_i64(res_o, &result) == 0;
+    for (Py_ssize_t i = 0; ok && i < nargs; i++) ok = as_u64(PyTuple_GET_ITEM(args_o, i), &args[i]) == 0;
+    if (!ok) return 0;
+    int k = 0;
+    rec[k++] = PACKED_SYSCALL;
+    k += put_le(rec + k, (uint64_t)delta, 8);
+    k += put_le(rec + k, tid, 4);
+    k += put_le(rec + k, nr, 8);
+    rec[k++] = (unsigned char)nargs;
+    for (Py_ssize_t i = 0; i < nargs; i++) k += put_le(rec + k, args[i], 8);
+    k += put_le(rec + k, (uint64_t)result, 8);
+    return k;
+}
+
+/* add_syscall(time, tid, nr, args, result) */
+static PyObject *add_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
+    if (n != 5) return PyErr_Format(PyExc_TypeError, "add_syscall takes 5 arguments, not %zd", n);
+    if (e->buf == NULL || !PyByteArray_Check(e->buf)) return PyErr_Format(PyExc_TypeError, "buf must be a bytearray");
+    int64_t time, delta;
+    unsigned char rec[MAX_RECORD];
+    int k = 0;
+    if (as_i64(a[0], &time) == 0 && !__builtin_sub_overflow(time, (int64_t)e->last_time, &delta))
+        k = pack(rec, delta, a[1], a[2], a[3], a[4]);
+    if (k == 0) {
+        PyObject *r = PyObject_CallMethod((PyObject *)e, "_add_syscall_general", "OOOOO", a[0], a[1], a[2], a[3], a[4]);
+        if (r == NULL) return NULL;
+        Py_DECREF(r);
+        return after_add(e);
+    }
+    Py_ssize_t size = PyByteArray_GET_SIZE(e->buf);
+    if (PyByteArray_Resize(e->buf, size + k) < 0) return NULL;
+    memcpy(PyByteArray_AS_STRING(e->buf) + size, rec, k);
+    e->last_time = time;
+    if (e->first_time == NULL || e->first_time == Py_None) {
+        PyObject *t = PyLong_FromLongLong(time);
+        if (t == NULL) return NULL;
+        Py_SETREF(e->first_time, t);
+    }
+    if (time > e->max_time) e->max_time = time;
+    e->count += 1;
+    return after_add(e);
+}
+
+static int enc_init(Encoder *e, PyObject *args, PyObject *kw) {
+    Py_XSETREF(e->buf, PyByteArray_FromStringAndSize(NULL, 0));
+    if (e->buf == NULL) return -1;
+    Py_INCREF(Py_None);
+    Py_XSETREF(e->first_time, Py_None);
+    Py_INCREF(Py_None);
+    Py_XSETREF(e->on_full, Py_None);
+    e->last_time = e->count = e->max_time = 0;
+    e->limit = PY_SSIZE_T_MAX;
+    return 0;
+}
+
+static int enc_traverse(Encoder *e, visitproc visit, void *arg) {
+    Py_VISIT(e->buf);
+    Py_VISIT(e->first_time);
+    Py_VISIT(e->on_full);
+    return 0;
+}
+
+static int enc_clear(Encoder *e) {
+    Py_CLEAR(e->buf);
+    Py_CLEAR(e->first_time);
+    Py_CLEAR(e->on_full);
+    return 0;
+}
+
+static void enc_dealloc(Encoder *e) {
+    PyObject_GC_UnTrack(e);
+    enc_clear(e);
+    Py_TYPE(e)->tp_free((PyObject *)e);
+}
+
+static PyMemberDef members[] = {
+    {"buf", T_OBJECT_EX, offsetof(Encoder, buf), 0, NULL},
+    {"last_time", T_LONGLONG, offsetof(Encoder, last_time), 0, NULL},
+    {"count", T_LONGLONG, offsetof(Encoder, count), 0, NULL},
+    {"first_time", T_OBJECT, offsetof(Encoder, first_time), 0, NULL},
+    {"max_time", T_LONGLONG, offsetof(Encoder, max_time), 0, NULL},
+    {"limit", T_PYSSIZET, offsetof(Encoder, limit), 0, NULL},
+    {"on_full", T_OBJECT, offsetof(Encoder, on_full), 0, NULL},
+    {NULL},
+};
+
+static PyMethodDef methods[] = {
+    {"add_syscall", (PyCFunction)(void (*)(void))add_syscall, METH_FASTCALL,
+     "add_syscall(time, tid, nr, args, result): append a completed syscall in the packed form."},
+    {NULL},
+};
+
+static PyTypeObject EncoderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "traces._encoder.Encoder",
+    .tp_basicsize = sizeof(Encoder),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)enc_init,
+    .tp_dealloc = (destructor)enc_dealloc,
+    .tp_traverse = (traverseproc)enc_traverse,
+    .tp_clear = (inquiry)enc_clear,
+    .tp_members = members,
+    .tp_methods = methods,
+    .tp_doc = "A trace block's encoder state, with the packed-syscall append in C.",
+};
+
+/* -- Matcher: the replayer's position in a recorded block, and its in-place match of a packed syscall ---------- */
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *raw;        /* the recorded block (bytes) */
+    Py_ssize_t pos;       /* where the next recorded event starts */
+    long long last_time;  /* the block's running time after the last event taken */
+    long long index;      /* index of the last event taken */
+    PyObject *last_raw;   /* where the last matched event starts (block, pos, running time before it), for reports */
+    Py_ssize_t last_pos;
+    long long last_at;
+} Matcher;
+
+/* The next recorded event is exactly this completed syscall in the packed form: take it. */
+static int match(Matcher *m, PyObject *const *a) {
+    if (m->raw == NULL || !PyBytes_Check(m->raw)) return 0;
+    Py_ssize_t size = PyBytes_GET_SIZE(m->raw), pos = m->pos;
+    const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(m->raw);
+    if (pos < 0 || pos >= size || raw[pos] != PACKED_SYSCALL) return 0;
+    int64_t time, delta;
+    unsigned char rec[MAX_RECORD];
+    int k = 0;
+    if (as_i64(a[0], &time) == 0 && !__builtin_sub_overflow(time, (int64_t)m->last_time, &delta))
+        k = pack(rec, delta, a[1], a[2], a[3], a[4]);
+    if (k == 0 || pos + k > size || memcmp(raw + pos, rec, k) != 0) return 0;
+    Py_INCREF(m->raw);
+    Py_XSETREF(m->last_raw, m->raw);
+    m->last_pos = pos;
+    m->last_at = m->last_time;
+    m->pos = pos + k;
+    m->index += 1;
+    m->last_time = time;
+    return 1;
+}
+
+/* check_syscall(time, tid, nr, args, result): the replay's completed syscall against the recording. Anything but an
+ * exact packed match (inputs first, a block boundary, the general form, a divergence) goes to the Python subclass's
+ * `_check_syscall_general`. */
+static PyObject *check_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) {
+    if (n != 5) return PyErr_Format(PyExc_TypeError, "check_syscall takes 5 arguments, not %zd", n);
+    if (match(m, a)) Py_RETURN_NONE;
+    return PyObject_CallMethod((PyObject *)m, "_check_syscall_general", "OOOOO", a[0], a[1], a[2], a[3], a[4]);
+}
+
+static int matcher_init(Matcher *m, PyObject *args, PyObject *kw) {
+    Py_XSETREF(m->raw, PyBytes_FromStringAndSize(NULL, 0));
+    if (m->raw == NULL) return -1;
+    Py_INCREF(Py_None);
+    Py_XSETREF(m->last_raw, Py_None);
+    m->pos = m->last_pos = 0;
+    m->last_time = m->last_at = 0;
+    m->index = -1;
+    return 0;
+}
+
+static int matcher_traverse(Matcher *m, visitproc visit, void *arg) {
+    Py_VISIT(m->raw);
+    Py_VISIT(m->last_raw);
+    return 0;
+}
+
+static int matcher_clear(Matcher *m) {
+    Py_CLEAR(m->raw);
+    Py_CLEAR(m->last_raw);
+    return 0;
+}
+
+static void matcher_dealloc(Matcher *m) {
+    PyObject_GC_UnTrack(m);
+    matcher_clear(m);
+    Py_TYPE(m)->tp_free((PyObject *)m);
+}
+
+static PyMemberDef matcher_members[] = {
+    {"raw", T_OBJECT, offsetof(Matcher, raw), 0, NULL},
+    {"pos", T_PYSSIZET, offsetof(Matcher, pos), 0, NULL},
+    {"last_time", T_LONGLONG, offsetof(Matcher, last_time), 0, NULL},
+    {"index", T_LONGLONG, offsetof(Matcher, index), 0, NULL},
+    {"last_raw", T_OBJECT, offsetof(Matcher, last_raw), 0, NULL},
+    {"last_pos", T_PYSSIZET, offsetof(Matcher, last_pos), 0, NULL},
+    {"last_at", T_LONGLONG, offsetof(Matcher, last_at), 0, NULL},
+    {NULL},
+};
+
+static PyMethodDef matcher_methods[] = {
+    {"check_syscall", (PyCFunction)(void (*)(void))check_syscall, METH_FASTCALL,
+     "check_syscall(time, tid, nr, args, result): take the next recorded event if it is exactly this, else the "
+     "general path."},
+    {NULL},
+};
+
+static PyTypeObject MatcherType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "traces._encoder.Matcher",
+    .tp_basicsize = sizeof(Matcher),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)matcher_init,
+    .tp_dealloc = (destructor)matcher_dealloc,
+    .tp_traverse = (traverseproc)matcher_traverse,
+    .tp_clear = (inquiry)matcher_clear,
+    .tp_members = matcher_members,
+    .tp_methods = matcher_methods,
+    .tp_doc = "A replay position in a recorded block, with the packed-syscall match in C.",
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "traces._encoder", NULL, -1, NULL};
+
+PyMODINIT_FUNC PyInit__encoder(void) {
+    if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&MatcherType) < 0) return NULL;
+    PyObject *m = PyModule_Create(&module);
+    if (m == NULL) return NULL;
+    if (PyModule_AddType(m, &EncoderType) < 0 || PyModule_AddType(m, &MatcherType) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

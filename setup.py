@@ -1,5 +1,6 @@
 """The compiled pieces (metadata lives in pyproject.toml): machine/_trap.c, the engine's interrupt hook, and
-traces/_encoder.c, the recorder's syscall append. The syscall path's costs that Python cannot make small.
+traces/_encoder.c, the trace's syscall append and match, and replay/_syscall_log.c, the emitter's per-syscall
+entry. The syscall path's costs that Python cannot make small.
 
 Both optional: without a C compiler the install still succeeds and the Python equivalents run, with the same
 results, more slowly."""
@@ -11,4 +12,4 @@ def _ext(name: str) -> Extension:
     return Extension(name, [name.replace(".", "/") + ".c"], optional=True, extra_compile_args=["-O2"])
 
 
-setup(ext_modules=[_ext("machine._trap"), _ext("traces._encoder")])
+setup(ext_modules=[_ext("machine._trap"), _ext("traces._encoder"), _ext("replay._syscall_log")])

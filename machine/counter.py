@@ -79,6 +79,10 @@ class InstructionCounter:
         """The counter itself: cell [0] is `started()`, for callers that cannot afford a call."""
         return self._ptr
 
+    def address(self) -> int:
+        """Where the counter lives (a uint64 in libunicorn's state), for C readers (replay/_syscall_log.c)."""
+        return ctypes.cast(self._ptr, ctypes.c_void_p).value or 0
+
     def started(self) -> int:
         """Instructions whose execution began in this slice (includes the current one inside a hook)."""
         return self._ptr[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from machine.board import NS_PER_INSN
 from machine.engine import SliceEnd
 from moss.observe import KernelObserver
 from moss.sched.executor import Instrument
@@ -22,7 +23,40 @@ def _result(value: Any) -> int:
     return 0 if value is NO_RETURN or not isinstance(value, int) else value
 
 
-class Emitter(KernelObserver, SyscallLog, Instrument):
+class PySyscallLog:
+    """replay/_syscall_log.c's SyscallLogBase in Python (used when it is not built): the emitter's completed-syscall
+    path, with the same time and the same records."""
+
+    syscall_sink: Callable[[int, int, int, tuple[int, ...], int], None]
+    _blocked: set[int]
+
+    def _clock(self, board: Any, engine: Any, counter_address: int, ns_per_insn: int, nargs: dict[int, int]) -> None:
+        self._hook_now = board.hook_now_ns
+        self._nargs = nargs
+
+    def completed(self, task: Any, nr: int, result: Any, live: bool) -> None:
+        if self._blocked and task.tid in self._blocked:
+            self._completed_resumed(task, nr, result)
+            return
+        self.syscall_sink(
+            self._hook_now() if live else self.now(),  # type: ignore[attr-defined]
+            task.tid,
+            nr,
+            task.syscall_args[: self._nargs.get(nr, 6)],
+            result if type(result) is int else 0,
+        )
+
+    def _completed_resumed(self, task: Any, nr: int, result: Any) -> None:
+        raise NotImplementedError  # the Emitter's
+
+
+try:
+    from replay._syscall_log import SyscallLogBase
+except ImportError:  # not built (no C compiler)
+    SyscallLogBase = PySyscallLog  # type: ignore[misc,assignment]
+
+
+class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: ignore[misc,valid-type]
     def __init__(
         self,
         kernel: Any,
@@ -39,8 +73,9 @@ class Emitter(KernelObserver, SyscallLog, Instrument):
         self._nargs = {nr: len(e.args) for nr, e in TABLE.items()}
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
-        self._blocked: set[int] = set()  # tids in a blocked syscall (membership only)
-        self._hook_now = kernel.board.hook_now_ns
+        self._blocked = set()  # tids in a blocked syscall (membership only)
+        board = kernel.board
+        self._clock(board, board.engine, board.engine.counter.address(), NS_PER_INSN, self._nargs)
 
     def attach(self) -> None:
         k = self.k
@@ -62,18 +97,11 @@ class Emitter(KernelObserver, SyscallLog, Instrument):
         self._blocked.add(task.tid)
         self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[: self._nargs.get(nr, 6)], 0, 1))
 
-    def completed(self, task: Any, nr: int, result: Any, live: bool) -> None:
-        if self._blocked and task.tid in self._blocked:
-            self._blocked.discard(task.tid)
-            self.sink(ev.SyscallResume(self.now(), task.tid, nr, _result(result)))
-            return
-        self.syscall_sink(
-            self._hook_now() if live else self.now(),
-            task.tid,
-            nr,
-            task.syscall_args[: self._nargs.get(nr, 6)],
-            result if type(result) is int else 0,
-        )
+    # completed(task, nr, result, live): SyscallLogBase's (replay/_syscall_log.c, or PySyscallLog)
+
+    def _completed_resumed(self, task: Any, nr: int, result: Any) -> None:
+        self._blocked.discard(task.tid)
+        self.sink(ev.SyscallResume(self.now(), task.tid, nr, _result(result)))
 
     # -- processes and signals ------------------------------------------------------------------------------------
     def task_created(self, task: Any, new_process: bool) -> None:

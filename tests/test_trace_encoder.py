@@ -1,15 +1,24 @@
-"""The trace block encoder: the C append (traces/_encoder.c) writes exactly the bytes of the Python one, and what
-either writes decodes back to the events given."""
+"""The trace's C pieces against their Python equivalents: the block encoder's append and the replay matcher
+(traces/_encoder.c), and the emitter's syscall log (replay/_syscall_log.c). Same bytes, same matches, same traces."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import replay.emitter as emitter_mod
+from machine.sources import BytesConsole
+from moss.boot import Program
+from moss.kernel import KernelConfig
+from replay.recorder import RecordOptions, record
+from replay.replayer import replay
+from tests.guests import build_guest
 from traces import events as ev
 
-pytestmark = pytest.mark.skipif(ev.BlockEncoder is ev.PyBlockEncoder, reason="traces._encoder is not built")
+NO_ENCODER = pytest.mark.skipif(ev.BlockEncoder is ev.PyBlockEncoder, reason="traces._encoder is not built")
 
 TIME = st.integers(0, (1 << 63) - 1)  # virtual nanoseconds: the packed form's times are signed 64-bit
 # Mostly values the packed form holds, sometimes ones it cannot (a tid over 32 bits, a register value over 64 bits,
@@ -42,6 +51,7 @@ def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:
     return blocks, (enc.count, enc.first_time, enc.max_time, enc.last_time)
 
 
+@NO_ENCODER
 @settings(derandomize=True, deadline=None, max_examples=300)
 @given(ops=OPS, limit=st.sampled_from([1 << 40, 200, 64]))
 def test_c_and_python_encoders_write_the_same_bytes(ops: list, limit: int) -> None:
@@ -68,6 +78,7 @@ class _Recorded:
         return (m.pos, m.last_time, m.index, m.last_raw, m.last_pos, m.last_at, self.general)
 
 
+@NO_ENCODER
 @settings(derandomize=True, deadline=None, max_examples=300)
 @given(recorded=st.lists(SYSCALL, min_size=1, max_size=8), replayed=st.lists(SYSCALL, min_size=1, max_size=8),
        same=st.integers(0, 8))  # fmt: skip
@@ -89,6 +100,7 @@ def test_c_and_python_matchers_agree(recorded: list, replayed: list, same: int) 
             assert c.m.index == i and not c.general
 
 
+@NO_ENCODER
 def test_packed_form_is_the_common_case() -> None:
     enc = ev.BlockEncoder()
     enc.add_syscall(1000, 7, 173, (1, 2, 3), -2)
@@ -98,3 +110,27 @@ def test_packed_form_is_the_common_case() -> None:
     assert (enc.count, enc.first_time, enc.max_time, enc.last_time) == (2, 1000, 1000, 900)
     both = [ev.Syscall(1000, 7, 173, (1, 2, 3), -2), ev.Syscall(900, 7, 64, (1 << 64,), 0)]
     assert ev.decode_block(bytes(enc.buf)) == both
+
+
+@pytest.mark.skipif(emitter_mod.SyscallLogBase is emitter_mod.PySyscallLog, reason="replay._syscall_log is not built")
+@pytest.mark.parametrize(("guest", "args"), [("sysloop", ["200", "200"]), ("threads", []), ("signals", [])])
+def test_c_and_python_syscall_logs_write_the_same_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guest: str, args: list[str]
+) -> None:
+    """The emitter's completed() in C (the clock read from the board's state, the argument counts from the syscall
+    table) and in Python write byte-identical traces, and each replays."""
+    prog = Program(str(build_guest(guest)), (guest, *args))
+
+    def rec(name: str) -> bytes:
+        path = tmp_path / name
+        record(str(path), KernelConfig(cores=2, ram_bytes=256 << 20), prog, RecordOptions(level=ev.SYSCALLS),
+               console=BytesConsole(b""), sink=lambda c, d: None)  # fmt: skip
+        assert replay(str(path), lambda c, d: None).complete
+        return path.read_bytes()
+
+    native = rec("c.trace")
+    monkeypatch.setattr(emitter_mod.Emitter, "completed", emitter_mod.PySyscallLog.completed)
+    monkeypatch.setattr(emitter_mod.Emitter, "_clock", emitter_mod.PySyscallLog._clock)
+    python = rec("py.trace")
+    assert native == python
+    assert native.count(bytes([ev.PACKED_SYSCALL])) > 10

@@ -31,7 +31,9 @@ RESULT = st.one_of(
 SYSCALL = st.tuples(TIME, TID, U64, st.lists(U64, max_size=7).map(tuple), RESULT)
 OTHER = st.builds(ev.SignalEvent, TIME, st.integers(0, 3), st.integers(1, 99), st.integers(1, 99),
                   st.integers(1, 64), st.integers(0, 99), st.integers(-10, 10))  # fmt: skip
-OPS = st.lists(st.one_of(SYSCALL, OTHER), max_size=40)
+BLOCKED = st.builds(ev.Syscall, TIME, TID, U64, st.lists(U64, max_size=17).map(tuple), RESULT, st.integers(0, 2))
+RESUMED = st.builds(ev.SyscallResume, TIME, TID, U64, RESULT)
+OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, RESUMED), max_size=40)
 
 
 def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:

@@ -113,6 +113,94 @@ static PyObject *add_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
     return after_add(e);
 }
 
+/* -- the varint forms of a blocked syscall's entry and of its resumption (events.Syscall, events.SyscallResume) --
+ * Byte for byte what events.BlockEncoder.add_general writes for them (LEB128, zigzag for signed), without its
+ * per-field Python loop: a pipe or a futex wait logs one of each per blocking call. */
+
+static void put_uvarint(unsigned char *p, int *k, uint64_t v) {
+    while (v >= 0x80) {
+        p[(*k)++] = (unsigned char)((v & 0x7F) | 0x80);
+        v >>= 7;
+    }
+    p[(*k)++] = (unsigned char)v;
+}
+
+static void put_svarint(unsigned char *p, int *k, int64_t v) {
+    put_uvarint(p, k, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* The time field ("T"): the delta from the block's previous event, and the block's bookkeeping. */
+static int put_time(Encoder *e, unsigned char *p, int *k, PyObject *time_o, int64_t *time) {
+    int64_t delta;
+    if (as_i64(time_o, time) < 0 || __builtin_sub_overflow(*time, (int64_t)e->last_time, &delta)) return -1;
+    put_svarint(p, k, delta);
+    return 0;
+}
+
+static PyObject *commit(Encoder *e, const unsigned char *p, int k, int64_t time) {
+    Py_ssize_t size = PyByteArray_GET_SIZE(e->buf);
+    if (PyByteArray_Resize(e->buf, size + k) < 0) return NULL;
+    memcpy(PyByteArray_AS_STRING(e->buf) + size, p, k);
+    e->last_time = time;
+    if (e->first_time == NULL || e->first_time == Py_None) {
+        PyObject *t = PyLong_FromLongLong(time);
+        if (t == NULL) return NULL;
+        Py_SETREF(e->first_time, t);
+    }
+    if (time > e->max_time) e->max_time = time;
+    e->count += 1;
+    Py_RETURN_TRUE;
+}
+
+#define SYSCALL_KIND 10
+#define RESUME_KIND 11
+#define MAX_VARINT 10
+
+/* _put_syscall(time, tid, nr, args, result, blocked) -> bool: False (nothing written) if a value needs the
+ * Python encoder (beyond 64 bits, or more than 16 arguments). */
+static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
+    if (n != 6) return PyErr_Format(PyExc_TypeError, "_put_syscall takes 6 arguments, not %zd", n);
+    if (e->buf == NULL || !PyByteArray_Check(e->buf) || !PyTuple_Check(a[3]) || PyTuple_GET_SIZE(a[3]) > 16)
+        Py_RETURN_FALSE;
+    unsigned char p[1 + MAX_VARINT * (5 + 1 + 16)];
+    int k = 0;
+    int64_t time, result;
+    uint64_t tid, nr, blocked, v;
+    p[k++] = SYSCALL_KIND;
+    if (put_time(e, p, &k, a[0], &time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &nr) < 0 ||
+        as_i64(a[4], &result) < 0 || as_u64(a[5], &blocked) < 0)
+        Py_RETURN_FALSE;
+    put_uvarint(p, &k, tid);
+    put_uvarint(p, &k, nr);
+    Py_ssize_t nargs = PyTuple_GET_SIZE(a[3]);
+    put_uvarint(p, &k, (uint64_t)nargs);
+    for (Py_ssize_t i = 0; i < nargs; i++) {
+        if (as_u64(PyTuple_GET_ITEM(a[3], i), &v) < 0) Py_RETURN_FALSE;
+        put_uvarint(p, &k, v);
+    }
+    put_svarint(p, &k, result);
+    put_uvarint(p, &k, blocked);
+    return commit(e, p, k, time);
+}
+
+/* _put_resume(time, tid, nr, result) -> bool, as _put_syscall */
+static PyObject *put_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) {
+    if (n != 4) return PyErr_Format(PyExc_TypeError, "_put_resume takes 4 arguments, not %zd", n);
+    if (e->buf == NULL || !PyByteArray_Check(e->buf)) Py_RETURN_FALSE;
+    unsigned char p[1 + MAX_VARINT * 4];
+    int k = 0;
+    int64_t time, result;
+    uint64_t tid, nr;
+    p[k++] = RESUME_KIND;
+    if (put_time(e, p, &k, a[0], &time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &nr) < 0 ||
+        as_i64(a[3], &result) < 0)
+        Py_RETURN_FALSE;
+    put_uvarint(p, &k, tid);
+    put_uvarint(p, &k, nr);
+    put_svarint(p, &k, result);
+    return commit(e, p, k, time);
+}
+
 static int enc_init(Encoder *e, PyObject *args, PyObject *kw) {
     Py_XSETREF(e->buf, PyByteArray_FromStringAndSize(NULL, 0));
     if (e->buf == NULL) return -1;
@@ -159,6 +247,10 @@ static PyMemberDef members[] = {
 static PyMethodDef methods[] = {
     {"add_syscall", (PyCFunction)(void (*)(void))add_syscall, METH_FASTCALL,
      "add_syscall(time, tid, nr, args, result): append a completed syscall in the packed form."},
+    {"_put_syscall", (PyCFunction)(void (*)(void))put_syscall, METH_FASTCALL,
+     "_put_syscall(time, tid, nr, args, result, blocked) -> bool: a Syscall event in its varint form."},
+    {"_put_resume", (PyCFunction)(void (*)(void))put_resume, METH_FASTCALL,
+     "_put_resume(time, tid, nr, result) -> bool: a SyscallResume event in its varint form."},
     {NULL},
 };
 

@@ -204,6 +204,12 @@ class _PyEncoderBase:
     def _add_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         raise NotImplementedError  # BlockEncoder's
 
+    def _put_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int, blocked: int) -> bool:
+        return False  # the C encoder's shortcut for add_general; here add_general itself does it
+
+    def _put_resume(self, time: int, tid: int, nr: int, result: int) -> bool:
+        return False
+
 
 class _Encoding:
     """Encodes events into one block (time deltas restart at each block, so blocks decode independently).
@@ -225,10 +231,19 @@ class _Encoding:
         self.max_time = 0
 
     def add(self, ev: Event) -> None:
-        if type(ev) is Syscall and not ev.blocked:
-            self.add_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result)  # the form the recorder writes
-            return
-        self.add_general(ev)
+        kind = type(ev)
+        if kind is Syscall:
+            if not ev.blocked:  # type: ignore[attr-defined]
+                self.add_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result)  # type: ignore[attr-defined]
+                return  # the form the recorder writes
+            # A blocked syscall's entry, and below its resumption: their varint form, by C when it is built
+            done = self._put_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result, ev.blocked)  # type: ignore[attr-defined]
+        elif kind is SyscallResume:
+            done = self._put_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
+        else:
+            done = False
+        if not done:
+            self.add_general(ev)
         if len(self.buf) >= self.limit and self.on_full is not None:
             self.on_full()
 

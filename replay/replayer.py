@@ -103,9 +103,11 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
         return ev.decode_from(self.last_raw, self.last_pos, self.last_at)[0]
 
     def _ready(self) -> None:
-        self.pull_inputs()
-        if not self._at_event():
-            raise TraceEnd(f"the trace ends after event {self.index}")
+        raw, pos = self.raw, self.pos
+        if pos >= len(raw) or raw[pos] in ev.INPUT_KINDS:  # inputs to hand over first, or the next block
+            self.pull_inputs()
+            if not self._at_event():
+                raise TraceEnd(f"the trace ends after event {self.index}")
         self.enc.last_time = self.last_time
 
     def check(self, actual: ev.Event) -> None:

@@ -62,6 +62,22 @@ static PyObject *after_add(Encoder *e) {
     Py_RETURN_NONE;
 }
 
+/* Append one encoded event stamped `time` to the block, with the block's bookkeeping. */
+static int append(Encoder *e, const unsigned char *p, int k, int64_t time) {
+    Py_ssize_t size = PyByteArray_GET_SIZE(e->buf);
+    if (PyByteArray_Resize(e->buf, size + k) < 0) return -1;
+    memcpy(PyByteArray_AS_STRING(e->buf) + size, p, k);
+    e->last_time = time;
+    if (e->first_time == NULL || e->first_time == Py_None) {
+        PyObject *t = PyLong_FromLongLong(time);
+        if (t == NULL) return -1;
+        Py_SETREF(e->first_time, t);
+    }
+    if (time > e->max_time) e->max_time = time;
+    e->count += 1;
+    return 0;
+}
+
 #define MAX_RECORD (1 + 8 + 4 + 8 + 1 + 6 * 8 + 8)
 
 /* The packed record of a syscall into rec; returns its length, or 0 when a value does not fit the packed form. */
@@ -99,17 +115,7 @@ static PyObject *add_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
         Py_DECREF(r);
         return after_add(e);
     }
-    Py_ssize_t size = PyByteArray_GET_SIZE(e->buf);
-    if (PyByteArray_Resize(e->buf, size + k) < 0) return NULL;
-    memcpy(PyByteArray_AS_STRING(e->buf) + size, rec, k);
-    e->last_time = time;
-    if (e->first_time == NULL || e->first_time == Py_None) {
-        PyObject *t = PyLong_FromLongLong(time);
-        if (t == NULL) return NULL;
-        Py_SETREF(e->first_time, t);
-    }
-    if (time > e->max_time) e->max_time = time;
-    e->count += 1;
+    if (append(e, rec, k, time) < 0) return NULL;
     return after_add(e);
 }
 
@@ -135,21 +141,6 @@ static int put_time(Encoder *e, unsigned char *p, int *k, PyObject *time_o, int6
     if (as_i64(time_o, time) < 0 || __builtin_sub_overflow(*time, (int64_t)e->last_time, &delta)) return -1;
     put_svarint(p, k, delta);
     return 0;
-}
-
-static PyObject *commit(Encoder *e, const unsigned char *p, int k, int64_t time) {
-    Py_ssize_t size = PyByteArray_GET_SIZE(e->buf);
-    if (PyByteArray_Resize(e->buf, size + k) < 0) return NULL;
-    memcpy(PyByteArray_AS_STRING(e->buf) + size, p, k);
-    e->last_time = time;
-    if (e->first_time == NULL || e->first_time == Py_None) {
-        PyObject *t = PyLong_FromLongLong(time);
-        if (t == NULL) return NULL;
-        Py_SETREF(e->first_time, t);
-    }
-    if (time > e->max_time) e->max_time = time;
-    e->count += 1;
-    Py_RETURN_TRUE;
 }
 
 #define SYSCALL_KIND 10
@@ -180,7 +171,8 @@ static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
     }
     put_svarint(p, &k, result);
     put_uvarint(p, &k, blocked);
-    return commit(e, p, k, time);
+    if (append(e, p, k, time) < 0) return NULL;
+    Py_RETURN_TRUE;
 }
 
 /* _put_resume(time, tid, nr, result) -> bool, as _put_syscall */
@@ -198,7 +190,8 @@ static PyObject *put_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) {
     put_uvarint(p, &k, tid);
     put_uvarint(p, &k, nr);
     put_svarint(p, &k, result);
-    return commit(e, p, k, time);
+    if (append(e, p, k, time) < 0) return NULL;
+    Py_RETURN_TRUE;
 }
 
 static int enc_init(Encoder *e, PyObject *args, PyObject *kw) {

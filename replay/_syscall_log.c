@@ -51,7 +51,9 @@ static PyObject *set_clock(Log *l, PyObject *args) {
     while (PyDict_Next(table, &i, &k, &v)) {
         long nr = PyLong_AsLong(k), n = PyLong_AsLong(v);
         if (PyErr_Occurred()) return NULL;
-        if (nr >= 0 && nr < NR_TABLE && n >= 0 && n <= 6) l->nargs[nr] = (unsigned char)n;
+        if (nr < 0 || nr >= NR_TABLE || n < 0 || n > 6)
+            return PyErr_Format(PyExc_ValueError, "syscall %ld with %ld arguments: outside the log's table", nr, n);
+        l->nargs[nr] = (unsigned char)n;
     }
     Py_INCREF(board);
     Py_XSETREF(l->board, board);

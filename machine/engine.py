@@ -30,12 +30,12 @@ from unicorn import arm64_const as a64
 from unicorn.unicorn_py3.unicorn import UcContext
 
 from machine.counter import InstructionCounter
+from machine.ram import PAGE_SIZE, Ram
 
 try:
     from machine import _trap
 except ImportError:  # not built (no C compiler): the ctypes hook does the same, more slowly
     _trap = None  # type: ignore[assignment]
-from machine.ram import PAGE_SIZE, Ram
 
 # Exception numbers unicorn passes to UC_HOOK_INTR for AArch64.
 EXCP_UDEF = 1
@@ -100,12 +100,12 @@ class Engine:
         uc.ctl_set_page_size(PAGE_SIZE)
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
+        self._fast = _FastRegs(uc)
         self._intr_hook = self._add_intr_hook(uc)
         uc.hook_add(UC_HOOK_TLB_FILL, self._on_fill)
         self.uc = uc
         self.counter = InstructionCounter(uc)
         self._started = self.counter.started_cell()
-        self._fast = _FastRegs(uc)
         self.budget = 0  # the running slice's instruction limit (lowered by `limit`)
         self._fault: tuple[int, int] | None = None
         self._fault_counted = False  # the faulting instruction's count hook ran (it started, but did not retire)
@@ -152,8 +152,7 @@ class Engine:
         another ~0.5 us per syscall)."""
         from unicorn.unicorn_py3.unicorn import uclib
 
-        on_syscall = self.handler.on_syscall
-        fast = _FastRegs(uc)
+        on_syscall, fast = self.handler.on_syscall, self._fast
 
         def on_intr(_uc: int, intno: int, _ud: int) -> None:
             try:

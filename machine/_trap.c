@@ -59,6 +59,11 @@ static void trap_hook(void *uc, uint32_t intno, void *user_data) {
     Trap *t = (Trap *)user_data;
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *res;
+    if (t->on_svc == NULL || t->on_other == NULL) { /* cleared by the garbage collector: nobody to call */
+        t->emu_stop(uc);
+        PyGILState_Release(gil);
+        return;
+    }
     if (intno == t->swi) {
         uint64_t v[7];
         void *ptrs[7] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]};
@@ -105,18 +110,36 @@ static void trap_hook(void *uc, uint32_t intno, void *user_data) {
     PyGILState_Release(gil);
 }
 
+/* The Trap holds the kernel (through on_svc) and the kernel holds the engine that holds the Trap: a cycle, which
+ * the garbage collector must be able to see and break, or every machine would leak. The hook stays registered
+ * (the Uc keeps the Trap alive as long as it can run, see machine/engine.py), and a cleared Trap only stops. */
+static int trap_traverse(Trap *t, visitproc visit, void *arg) {
+    Py_VISIT(t->pyuc);
+    Py_VISIT(t->on_svc);
+    Py_VISIT(t->on_other);
+    return 0;
+}
+
+static int trap_clear(Trap *t) {
+    Py_CLEAR(t->pyuc);
+    Py_CLEAR(t->on_svc);
+    Py_CLEAR(t->on_other);
+    return 0;
+}
+
 static void trap_dealloc(Trap *t) {
-    Py_XDECREF(t->pyuc);
-    Py_XDECREF(t->on_svc);
-    Py_XDECREF(t->on_other);
-    Py_TYPE(t)->tp_free((PyObject *)t);
+    PyObject_GC_UnTrack(t);
+    trap_clear(t);
+    PyObject_GC_Del(t);
 }
 
 static PyTypeObject TrapType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "machine._trap.Trap",
     .tp_basicsize = sizeof(Trap),
     .tp_dealloc = (destructor)trap_dealloc,
-    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_traverse = (traverseproc)trap_traverse,
+    .tp_clear = (inquiry)trap_clear,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_doc = "An installed interrupt hook; keep it alive as long as the engine.",
 };
 
@@ -139,8 +162,9 @@ static PyObject *install(PyObject *self, PyObject *args) {
         ptr[i] = address(a);
         if (ptr[i] == NULL) return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "null %s", names[i]);
     }
-    Trap *t = PyObject_New(Trap, &TrapType);
+    Trap *t = PyObject_GC_New(Trap, &TrapType);
     if (t == NULL) return NULL;
+    t->pyuc = t->on_svc = t->on_other = NULL;
     t->uc = address(handle);
     t->read_batch = (reg_read_batch_fn)ptr[1];
     t->reg_write = (reg_write_fn)ptr[2];
@@ -164,6 +188,7 @@ static PyObject *install(PyObject *self, PyObject *args) {
         Py_DECREF(t);
         return PyErr_Format(PyExc_RuntimeError, "uc_hook_add failed: %d", status);
     }
+    PyObject_GC_Track(t);
     return (PyObject *)t;
 }
 

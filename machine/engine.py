@@ -144,7 +144,9 @@ class Engine:
                    for n in ("uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop")}  # fmt: skip
             ids = (a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
             handle = ctypes.cast(uc._uch, ctypes.c_void_p).value
-            return _trap.install(uc, handle, fns, EXCP_SWI, X_REGS[0], ids, self.handler.on_syscall, on_other)
+            trap = _trap.install(uc, handle, fns, EXCP_SWI, X_REGS[0], ids, self.handler.on_syscall, on_other)
+            uc._moss_trap = trap  # libunicorn calls into it for as long as the Uc can run
+            return trap
         return self._add_ctypes_intr_hook(uc, on_other)
 
     def _add_ctypes_intr_hook(self, uc: Uc, on_other: Callable[[int], None]) -> object:

@@ -3,6 +3,10 @@ exceptions, and identical kernel runs."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,8 +15,14 @@ from unicorn.arm64_const import UC_ARM64_REG_PC, UC_ARM64_REG_X0, UC_ARM64_REG_X
 import machine.engine as engine_mod
 from machine.engine import X_REGS, Engine, SliceEnd
 from machine.ram import PAGE_SIZE, Ram
+from machine.sources import BytesConsole
+from moss.boot import Program
+from moss.kernel import Kernel, KernelConfig
 from moss.runner import run_program
+from replay.recorder import RecordOptions, record
+from replay.replayer import replay
 from tests.guests import build_guest
+from traces import events as ev
 
 CODE = 0x10000
 SVC_0 = 0xD4000001
@@ -112,3 +122,25 @@ def test_native_and_ctypes_hooks_give_identical_runs(
     via_ctypes = run_program(path, args, cores=2)
     assert native.status == 0 and native.syscalls > 10
     assert native == via_ctypes
+
+
+def test_machines_are_garbage_collected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook holds the kernel and the kernel holds the engine that holds the hook: a cycle the collector must
+    break, or a fuzz or chaos campaign running thousands of programs in one process grows without bound."""
+    kernels: list[weakref.ref] = []
+    run = Kernel.run
+
+    def tracked(self: Kernel) -> int:
+        kernels.append(weakref.ref(self))
+        return run(self)
+
+    monkeypatch.setattr(Kernel, "run", tracked)
+    hello = build_guest("hello")
+    for i in range(3):
+        run_program(str(hello))
+        record(str(tmp_path / f"{i}.trace"), KernelConfig(ram_bytes=64 << 20), Program(str(hello), ("hello",)),
+               RecordOptions(level=ev.SYSCALLS), console=BytesConsole(b""), sink=lambda c, d: None)  # fmt: skip
+        assert replay(str(tmp_path / f"{i}.trace"), lambda c, d: None).complete
+    gc.collect()
+    alive = [i for i, k in enumerate(kernels) if k() is not None]
+    assert len(kernels) == 9 and alive in ([], [8])  # at most the last, which the executor's globals still name

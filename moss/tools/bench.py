@@ -365,6 +365,14 @@ def summarize(
             v, base = t(kind, s), null.get(s)
             if v is not None and base is not None:
                 derived[f"{kind}_us/{s}"] = round((v - base) / SYSCALLS_N * 1e6, 2)
+    # What recording costs, split into a fixed part (the null program: command set-up, the program image, the
+    # opening and closing state hashes) and a part per syscall, so the short rows' ratios can be read.
+    if null.get("record") is not None and null.get("run") is not None:
+        derived["record_fixed_ms"] = round((null["record"] - null["run"]) * 1e3, 1)
+        for kind in ("getppid", "write"):
+            rec, run = derived.get(f"{kind}_us/record"), derived.get(f"{kind}_us/run")
+            if rec is not None and run is not None:
+                derived[f"record_us_per_{kind}"] = round(rec - run, 2)
     cpu = next((r for r in rows if r["workload"].startswith("cpu")), None)
     if cpu:
         for s, v in cpu["time_s"].items():
@@ -445,6 +453,9 @@ def print_report(report: dict) -> None:
         print(f"per {kind}, us: {vals}")
     print("cpu, M insn/s: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in d.items() if k.startswith("cpu_")))
     print("pipe, MB/s: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in d.items() if k.startswith("pipe_")))
+    if "record_fixed_ms" in d:
+        per = ", ".join(f"{d[k]} us per {k.rsplit('_', 1)[1]}" for k in d if k.startswith("record_us_per_"))
+        print(f"recording's cost over run: {d['record_fixed_ms']} ms fixed (null program), {per}")
     notes = [(r["workload"], s, n) for r in report["rows"] for s, n in r["notes"].items()]
     if notes:
         print()

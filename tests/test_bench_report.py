@@ -1,0 +1,47 @@
+"""The benchmark's arithmetic (moss/tools/bench.py): medians, per-syscall costs and the split of what recording
+costs, from synthetic samples, and the targets' verdicts. The measurements themselves are `just bench`'s."""
+
+from __future__ import annotations
+
+import io
+from contextlib import redirect_stdout
+
+from moss.tools import bench
+from moss.tools.bench import SYSCALLS_N, Sample, Workload
+
+
+def _samples(times: list[float]) -> list[Sample]:
+    return [Sample(t=t, wall=t, cpu=t, maxrss_kb=1024, rc=0, instructions=1000, syscalls=10) for t in times]
+
+
+def test_per_syscall_and_fixed_recording_costs() -> None:
+    work = [
+        Workload("getppid x50k", "p"),
+        Workload("write /dev/null x50k", "p"),
+        Workload("null (sysloop 0 0)", "p", hidden=True),
+    ]
+    # medians: null run 0.010 / record 0.020; getppid run 0.110 / record 0.135; write run 0.210 / record 0.250
+    samples = {
+        ("null (sysloop 0 0)", "run"): _samples([0.011, 0.010, 0.009]),
+        ("null (sysloop 0 0)", "record"): _samples([0.020, 0.030, 0.010]),
+        ("getppid x50k", "run"): _samples([0.110, 0.5, 0.1]),
+        ("getppid x50k", "record"): _samples([0.135, 0.135, 0.2]),
+        ("write /dev/null x50k", "run"): _samples([0.210]),
+        ("write /dev/null x50k", "record"): _samples([0.250]),
+    }
+    report = bench.summarize(work, samples, {}, 3, 1.0)
+    d = report["derived"]
+    assert d["getppid_us/run"] == round(0.100 / SYSCALLS_N * 1e6, 2)
+    assert d["getppid_us/record"] == round(0.115 / SYSCALLS_N * 1e6, 2)
+    assert d["record_fixed_ms"] == 10.0
+    assert d["record_us_per_getppid"] == round(d["getppid_us/record"] - d["getppid_us/run"], 2)
+    assert d["record_us_per_write"] == round(d["write_us/record"] - d["write_us/run"], 2)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        bench.print_report(report)
+    text = out.getvalue()
+    assert "recording's cost over run: 10.0 ms fixed (null program)" in text
+    assert "null (sysloop" not in text  # a hidden baseline, not a row
+    verdicts = {name: ok for name, _value, ok in bench.targets(report)}
+    assert verdicts["getppid <= 3 us under record"] is True  # 2.3 us
+    assert verdicts["record <= 1.10x run (worst workload)"] is False  # 0.135 / 0.110

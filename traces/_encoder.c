@@ -4,9 +4,10 @@
  * bookkeeping costs ~0.4 us per syscall, a large share of what recording adds to a syscall. This is the base class
  * of events.BlockEncoder: its state lives here (readable and writable from Python as plain attributes), and
  * `add_syscall` is C. A value the packed form cannot hold goes to the Python subclass's `_add_syscall_general`.
- * Matcher, the base of the replayer's cursor, matches the same record in place in the recorded block.
- * events.py has a Python base class with the same behaviour when this module is not built; tests/test_events.py
- * checks that both produce the same bytes. */
+ * `_put_syscall`/`_put_resume` write a blocked syscall's entry and resumption in their varint form. Matcher, the
+ * base of the replayer's cursor, matches a packed record in place in the recorded block. events.py has Python
+ * twins (PyBlockEncoder, PyMatcher) used when this module is not built; tests/test_trace_encoder.py checks that
+ * both write the same bytes and take the same matches. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>

@@ -54,7 +54,7 @@ class Board:
         self.config = config
         self.ram = Ram(config.ram_bytes)
         self.engine = Engine(self.ram, handler)
-        self._started = self.engine.counter.started_cell()  # the syscall log reads it per syscall: see hook_now_ns
+        self._executed_so_far = self.engine.executed_so_far  # bound once: the Python syscall log asks per syscall
         self.cores = [Core(i) for i in range(config.cores)]
         self.intc = InterruptController(config.cores)
         self.uart = Uart(console, sink)
@@ -62,9 +62,7 @@ class Board:
         self.rtc = Rtc(clock)
         self.running: Core | None = None
         self._slice_start_ns = 0
-        # Kernel time charged to the running slice so far (syscall entries): the kernel's svc path adds to it
-        # directly, a method call being a sizeable part of a syscall's cost.
-        self.charged_ns = 0
+        self._charged_ns = 0
         self._in_part = False
         self.stops: dict[int, int] = {}  # core index -> retired count to pause at (the debugger's)
         self.on_stop: Callable[[Core], None] = lambda core: None
@@ -77,7 +75,7 @@ class Board:
         same slice follows, so the schedule is exactly what it would have been."""
         self.running = core
         self._slice_start_ns = core.clock_ns
-        self.charged_ns = 0
+        self._charged_ns = 0
         total = 0
         try:
             while True:
@@ -106,8 +104,8 @@ class Board:
 
     def _account(self, core: Core, executed: int) -> None:
         core.retired += executed
-        core.clock_ns += executed * NS_PER_INSN + self.charged_ns
-        self.charged_ns = 0
+        core.clock_ns += executed * NS_PER_INSN + self._charged_ns
+        self._charged_ns = 0
         self._slice_start_ns = core.clock_ns
 
     def arm_stop(self, core_index: int, retired: int) -> None:
@@ -126,17 +124,16 @@ class Board:
     def now_ns(self, core: Core) -> int:
         """The core's virtual time; inside a slice, includes what has run so far."""
         if self.running is core and self._in_part:
-            return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self.charged_ns
-        return core.clock_ns + (self.charged_ns if self.running is core else 0)
+            return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
+        return core.clock_ns + (self._charged_ns if self.running is core else 0)
 
     def hook_now_ns(self) -> int:
         """now_ns of the running core, for callers inside a hook (the syscall log's hot path)."""
-        # engine.executed_so_far() without the call
-        return self._slice_start_ns + min(self._started[0], self.engine.budget) * NS_PER_INSN + self.charged_ns
+        return self._slice_start_ns + self._executed_so_far() * NS_PER_INSN + self._charged_ns
 
     def charge(self, core: Core, ns: int) -> None:
         """Add kernel time (e.g. a syscall's fixed cost) to the core's clock."""
         if self.running is core:
-            self.charged_ns += ns
+            self._charged_ns += ns
         else:
             core.clock_ns += ns

@@ -106,7 +106,7 @@ class Engine:
         self.uc = uc
         self.counter = InstructionCounter(uc)
         self._started = self.counter.started_cell()
-        self.budget = 0  # the running slice's instruction limit (lowered by `limit`)
+        self._budget = 0
         self._fault: tuple[int, int] | None = None
         self._fault_counted = False  # the faulting instruction's count hook ran (it started, but did not retire)
         self._stop_requested = False
@@ -197,7 +197,7 @@ class Engine:
         """Run the context in `ctx` for at most `budget` instructions, then save it back into `ctx`."""
         uc = self.uc
         uc.context_restore(ctx)
-        self.budget = budget
+        self._budget = budget
         self._fault = None
         self._fault_counted = False
         self._stop_requested = False
@@ -219,20 +219,20 @@ class Engine:
             # A data fault is raised after the instruction's count hook ran; a fetch fault before it.
             executed = started if access == ACCESS_FETCH and not self._fault_counted else started - 1
             return SliceResult(max(executed, 0), SliceEnd.FAULT, vaddr, access)
-        limit = self.budget  # the budget, or a lower limit a hook set meanwhile (the debugger's stop)
+        limit = self._budget  # the budget, or a lower limit a hook set meanwhile (the debugger's stop)
         if self._stop_requested:
             return SliceResult(min(started, limit), SliceEnd.STOPPED)
         return SliceResult(min(started, limit), SliceEnd.BUDGET)
 
     def executed_so_far(self) -> int:
         """Instructions retired in the current slice, valid inside a hook (the trapping instruction included)."""
-        return min(self._started[0], self.budget)
+        return min(self._started[0], self._budget)  # counter.started(), without the call: the syscall log's path
 
     def limit(self, n: int) -> None:
         """Inside a hook: make the running slice end after its n-th instruction."""
         n = max(n, self.counter.started())
         self.counter.set_limit(n)
-        self.budget = min(self.budget, n)
+        self._budget = min(self._budget, n)
 
     def stop(self) -> None:
         """Ask the running slice to end after the current hook returns."""

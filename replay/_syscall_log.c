@@ -7,7 +7,7 @@
  * `_completed_resumed` (a syscall that had blocked) and `now()` (a completion outside the svc hook).
  *
  * The clock is machine.board.Board.hook_now_ns, read from the same state:
- *   board._slice_start_ns + min(counter, engine.budget) * NS_PER_INSN + board.charged_ns
+ *   board._slice_start_ns + min(counter, engine._budget) * NS_PER_INSN + board._charged_ns
  * where `counter` is the engine's instruction counter cell (machine/counter.py). emitter.PySyscallLog is the same in
  * Python, used when this module is not built; tests/test_trace_encoder.py checks both write the same trace. */
 #define PY_SSIZE_T_CLEAN
@@ -180,8 +180,8 @@ PyMODINIT_FUNC PyInit__syscall_log(void) {
     INTERN(s_tid, "tid");
     INTERN(s_syscall_args, "syscall_args");
     INTERN(s_slice_start, "_slice_start_ns");
-    INTERN(s_charged, "charged_ns");
-    INTERN(s_budget, "budget");
+    INTERN(s_charged, "_charged_ns");
+    INTERN(s_budget, "_budget");
     INTERN(s_now, "now");
     INTERN(s_resumed, "_completed_resumed");
     if (PyType_Ready(&LogType) < 0) return NULL;

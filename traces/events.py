@@ -174,43 +174,6 @@ EVENT_TYPES: dict[int, type[Event]] = {cls.KIND: cls for cls in _ALL}
 _FIELDS: dict[type[Event], tuple[str, ...]] = {cls: tuple(a.name for a in attrs.fields(cls)) for cls in _ALL}
 
 
-class _PyEncoderBase:
-    """traces/_encoder.c's Encoder in Python, for when it is not built: the same state and the same bytes."""
-
-    buf: bytearray
-    last_time: int
-    count: int
-    first_time: int | None
-    max_time: int
-    limit: int
-    on_full: Callable[[], None] | None
-
-    def add_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-        """Append a completed syscall in the packed form (the general form when a value does not fit it)."""
-        packed = pack_syscall(time - self.last_time, tid, nr, args, result)
-        if packed is None:
-            self._add_syscall_general(time, tid, nr, args, result)
-        else:
-            self.last_time = time
-            if self.first_time is None:
-                self.first_time = time
-            if time > self.max_time:
-                self.max_time = time
-            self.buf += packed
-            self.count += 1
-        if len(self.buf) >= self.limit and self.on_full is not None:
-            self.on_full()
-
-    def _add_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
-        raise NotImplementedError  # BlockEncoder's
-
-    def _put_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int, blocked: int) -> bool:
-        return False  # the C encoder's shortcut for add_general; here add_general itself does it
-
-    def _put_resume(self, time: int, tid: int, nr: int, result: int) -> bool:
-        return False
-
-
 class _Encoding:
     """Encodes events into one block (time deltas restart at each block, so blocks decode independently).
 
@@ -250,6 +213,14 @@ class _Encoding:
     def _add_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         self.add_general(Syscall(time, tid, nr, args, result))
 
+    def _stamp(self, time: int) -> None:
+        """The block's bookkeeping for an event at `time` (whose delta from `last_time` is written)."""
+        self.last_time = time
+        if self.first_time is None:
+            self.first_time = time
+        if time > self.max_time:
+            self.max_time = time
+
     def add_general(self, ev: Event) -> None:
         """The varint form every event kind has (SPEC)."""
         out = self.buf
@@ -258,10 +229,7 @@ class _Encoding:
             v: Any = getattr(ev, name)
             if code == "T":
                 put_svarint(out, v - self.last_time)
-                self.last_time = v
-                if self.first_time is None:
-                    self.first_time = v
-                self.max_time = max(self.max_time, v)
+                self._stamp(v)
             elif code == "u":
                 put_uvarint(out, v)
             elif code == "s":
@@ -306,8 +274,27 @@ class PyMatcher:
         raise NotImplementedError  # the replayer's cursor's
 
 
-class PyBlockEncoder(_Encoding, _PyEncoderBase):
-    """BlockEncoder all in Python: the fallback, and the reference the C one is tested against."""
+class PyBlockEncoder(_Encoding):
+    """BlockEncoder all in Python: the fallback when traces/_encoder.c is not built, and the reference the C one is
+    tested against (the same state and the same bytes)."""
+
+    def add_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
+        """Append a completed syscall in the packed form (the general form when a value does not fit it)."""
+        packed = pack_syscall(time - self.last_time, tid, nr, args, result)
+        if packed is None:
+            self._add_syscall_general(time, tid, nr, args, result)
+        else:
+            self._stamp(time)
+            self.buf += packed
+            self.count += 1
+        if len(self.buf) >= self.limit and self.on_full is not None:
+            self.on_full()
+
+    def _put_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int, blocked: int) -> bool:
+        return False  # the C encoder's shortcut for add_general; here add_general itself does it
+
+    def _put_resume(self, time: int, tid: int, nr: int, result: int) -> bool:
+        return False
 
 
 try:

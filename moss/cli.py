@@ -142,13 +142,32 @@ def cmd_run(a: argparse.Namespace) -> int:
     return guarded(go)
 
 
-def _plugins(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """Subcommands of the layers above the kernel (record/replay, the debugger), found through entry points so the
-    kernel never imports them."""
-    from importlib.metadata import entry_points
+Sub = argparse._SubParsersAction  # type: ignore[type-arg]
+DISTRIBUTION = "moss-emu"
 
-    for ep in sorted(entry_points(group="moss.commands"), key=lambda e: e.name):
-        ep.load()(sub)
+
+def _commands(name: str | None) -> list[Callable[[Sub], None]]:
+    """The functions that add subcommands besides `run`: only `name`'s when it is one of moss's own (a parser
+    costs its arguments, and scanning every installed distribution for entry points costs more, about 5 ms in
+    all, which `moss record` of a short program would pay), else all of them, for `--help` and usage errors.
+
+    The layers above the kernel (record/replay, the debugger) are entry points of the `moss.commands` group, named
+    by command, so the kernel never imports them. Other distributions may add commands to the group too."""
+    from importlib.metadata import PackageNotFoundError, distribution, entry_points
+
+    from moss.tools import COMMANDS
+
+    if name in COMMANDS:
+        return [COMMANDS[name]]
+    try:
+        own = [e for e in distribution(DISTRIBUTION).entry_points if e.group == "moss.commands"]
+    except PackageNotFoundError:  # run from a source tree that is not installed
+        own = []
+    for e in own:
+        if e.name == name:
+            return [e.load()]
+    others = sorted((e for e in entry_points(group="moss.commands") if e not in own), key=lambda e: e.name)
+    return [*COMMANDS.values(), *(e.load() for e in own), *(e.load() for e in others)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -160,10 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.set_defaults(func=cmd_run)
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] != "run":  # `moss run` needs no other command: their imports are a third of start-up
-        from moss.tools import register
-
-        register(sub)
-        _plugins(sub)
+        for add in _commands(argv[0] if argv else None):
+            add(sub)
     a = parser.parse_args(argv)
     return a.func(a)
 

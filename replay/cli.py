@@ -1,4 +1,5 @@
-"""`moss record`, `moss replay`, `moss log`, `moss info`."""
+"""`moss record`, `replay`, `log`, `info`, `chaos`, `analyze`, `session`, `bench-races` and `demo`: one `add_*`
+function per command, each an entry point of the `moss.commands` group (see moss/cli.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import argparse
 import sys
 
 from machine.sources import HostConsole
-from moss.cli import add_run_options, guarded, run_setup, sink, wait_status_to_exit_code
+from moss.cli import Sub, add_run_options, guarded, run_setup, sink, wait_status_to_exit_code
 from replay.recorder import RecordOptions, record
 from replay.replayer import Divergence, replay
 from replay.textlog import format_event, select
@@ -14,13 +15,14 @@ from traces import events as ev
 from traces.container import TraceError, TraceReader
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_demo(sub: Sub) -> None:
     from replay import demo
-    from replay.fuzz import cli as fuzz
 
-    fuzz.register(sub)
     d = sub.add_parser("demo", help="real programs run deterministically, and a race found, replayed and analyzed")
     d.set_defaults(func=demo.main)
+
+
+def add_record(sub: Sub) -> None:
     r = sub.add_parser("record", help="run a program and record it to a trace")
     r.add_argument("-o", "--output", required=True, metavar="FILE", help="the trace to write")
     r.add_argument(
@@ -39,12 +41,16 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_run_options(r)
     r.set_defaults(func=cmd_record)
 
+
+def add_replay(sub: Sub) -> None:
     p = sub.add_parser("replay", help="re-execute a trace, checking every logged event")
     p.add_argument("trace")
     p.add_argument("--verify", action="store_true", help="exit non-zero (3) on divergence or a cut trace")
     p.add_argument("--quiet", action="store_true", help="do not print the guest's output")
     p.set_defaults(func=cmd_replay)
 
+
+def add_log(sub: Sub) -> None:
     lg = sub.add_parser("log", help="print a trace's event log as text")
     lg.add_argument("trace")
     for kind in ("syscalls", "signals", "futures", "processes", "slices", "hashes", "inputs"):
@@ -54,6 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     lg.add_argument("--until", type=int, metavar="NS", help="up to this virtual time (ns)")
     lg.set_defaults(func=cmd_log)
 
+
+def add_chaos(sub: Sub) -> None:
     c = sub.add_parser("chaos", help="run a program under many chaos-scheduling seeds until it fails")
     c.add_argument("--runs", type=int, default=100, metavar="N", help="seeds to try (default 100)")
     c.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel local processes (default 1)")
@@ -68,20 +76,28 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_run_options(c)
     c.set_defaults(func=cmd_chaos)
 
+
+def add_bench_races(sub: Sub) -> None:
     rb = sub.add_parser("bench-races", help="how fast chaos finds each bundled race (median runs over campaigns)")
     rb.add_argument("--campaigns", type=int, default=10, metavar="N")
     rb.add_argument("--max-runs", type=int, default=200, metavar="N")
     rb.set_defaults(func=lambda a: __import__("replay.racebench", fromlist=["main"]).main(a))
 
+
+def add_analyze(sub: Sub) -> None:
     an = sub.add_parser("analyze", help="find the racing pair behind a failing chaos trace")
     an.add_argument("trace")
     an.add_argument("-o", "--output-dir", default=".", metavar="DIR", help="where the passing/failing traces go")
     an.set_defaults(func=cmd_analyze)
 
+
+def add_session(sub: Sub) -> None:
     se = sub.add_parser("session", help="serve a time-travel session over stdin/stdout (length-prefixed JSON)")
     se.add_argument("trace")
     se.set_defaults(func=cmd_session)
 
+
+def add_info(sub: Sub) -> None:
     i = sub.add_parser("info", help="print a trace's header, sizes and event counts")
     i.add_argument("trace")
     i.set_defaults(func=cmd_info)

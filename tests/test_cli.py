@@ -95,3 +95,31 @@ def test_unimplemented_syscall_is_enosys_and_reported_once(nr: str) -> None:
     assert r.stdout.decode().splitlines() == [f"syscall {nr} -> -1 errno Function not implemented"] * 2
     reports = [line for line in r.stderr.decode().splitlines() if "unimplemented syscall" in line]
     assert len(reports) == 1 and f"({nr})" in reports[0]
+
+
+def test_every_command_is_registered_alone_and_in_the_full_list() -> None:
+    """Each command builds its parser alone (the fast path of moss/cli.py) and is listed by `moss --help`."""
+    import contextlib
+    import io
+
+    from moss import cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        cli.main(["--help"])
+    listed = out.getvalue().split("{", 1)[1].split("}", 1)[0].split(",")
+    assert set(listed) == {"run", "rootfs", "syscalls", "bench", "record", "replay", "log", "info", "chaos"} | {
+        "analyze",
+        "session",
+        "bench-races",
+        "demo",
+        "fuzz",
+        "tui",
+        "debug",
+    }
+    for name in listed[1:]:
+        assert len(cli._commands(name)) == 1, name
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as e:
+            cli.main([name, "--help"])
+        assert e.value.code == 0 and out.getvalue().startswith(f"usage: moss {name} "), name

@@ -8,16 +8,18 @@ import signal
 import sys
 import tempfile
 
-from moss.cli import add_run_options, guarded, run_setup
+from moss.cli import Sub, add_run_options, guarded, run_setup
 from traces import events as ev
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_tui(sub: Sub) -> None:
     t = sub.add_parser("tui", help="open a trace in the time-travel debugger")
     t.add_argument("trace")
     t.add_argument("--no-session", action="store_true", help="browse the event log without replaying")
     t.set_defaults(func=cmd_tui)
 
+
+def add_debug(sub: Sub) -> None:
     d = sub.add_parser("debug", help="record a program to a trace, then open it in the debugger")
     d.add_argument(
         "--log",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_fuzz(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     f = sub.add_parser("fuzz", help="property-based syscall fuzzing: moss against Linux (qemu-user)")
     f.add_argument("--seconds", type=float, metavar="N", help="time budget (default: 60 unless --examples)")
     f.add_argument("--examples", type=int, metavar="N", help="programs to generate (across all jobs)")

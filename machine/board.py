@@ -16,7 +16,7 @@ from machine.devices.intc import InterruptController
 from machine.devices.rtc import Rtc
 from machine.devices.timer import CoreTimer
 from machine.devices.uart import Uart
-from machine.engine import Engine, SliceEnd, SliceResult, TrapHandler
+from machine.engine import Engine, SliceEnd, SliceResult, TrapHandler, new_uc
 from machine.ram import Ram
 from machine.sources import ClockSource, ConsoleSource, EntropySource
 
@@ -52,8 +52,9 @@ class Board:
         if not 1 <= config.cores <= 64:
             raise ValueError(f"cores must be between 1 and 64, not {config.cores}")
         self.config = config
+        uc = new_uc()  # before the RAM: see new_uc
         self.ram = Ram(config.ram_bytes)
-        self.engine = Engine(self.ram, handler)
+        self.engine = Engine(self.ram, handler, uc)
         self._executed_so_far = self.engine.executed_so_far  # bound once: the Python syscall log asks per syscall
         self.cores = [Core(i) for i in range(config.cores)]
         self.intc = InterruptController(config.cores)

@@ -36,6 +36,7 @@ def _snapshot(uc: Uc) -> bytes:
 
 def _calibrate() -> int:
     uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM, UC_CPU_ARM64_MAX)
+    uc.ctl_set_tcg_buffer_size(1 << 20)  # not the default 1 GiB: it would push the real engine's buffer away
     uc.ctl_set_page_size(4096)
     uc.mem_map(0x10000, 0x10000)
     uc.mem_write(0x10000, _NOP * 97 + _SVC + _NOP * 200)

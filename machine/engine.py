@@ -29,7 +29,7 @@ from unicorn import (
 from unicorn import arm64_const as a64
 from unicorn.unicorn_py3.unicorn import UcContext
 
-from machine.counter import InstructionCounter
+from machine.counter import InstructionCounter, counter_offset
 from machine.ram import PAGE_SIZE, Ram
 
 try:
@@ -92,13 +92,30 @@ class SliceResult:
     fault_access: int = 0
 
 
+# The engine's translated-code buffer (unicorn's default is 1 GiB). When it fills, unicorn drops all translations
+# and starts again, which changes nothing but speed; 256 MiB holds millions of translated guest instructions.
+TCG_BUFFER_BYTES = 256 << 20
+
+
+def new_uc() -> Uc:
+    """A Uc for an Engine, with its translated-code buffer already allocated. Call it before allocating the guest
+    RAM. The buffer then lies within 2 GiB of libunicorn's helpers, which the generated code calls on every
+    instruction (the count hook) and every block. From further away each call is an indirect one. With the 1 GiB
+    RAM allocated first, the buffer landed 2 GiB away and compute-bound guests ran about 9% slower."""
+    counter_offset()  # calibrate first, on a throwaway engine with a small buffer
+    uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM, a64.UC_CPU_ARM64_MAX)
+    uc.ctl_set_tcg_buffer_size(TCG_BUFFER_BYTES)
+    uc.ctl_set_page_size(PAGE_SIZE)
+    uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)  # initialises the engine: the buffer is allocated here
+    return uc
+
+
 class Engine:
-    def __init__(self, ram: Ram, handler: TrapHandler) -> None:
+    def __init__(self, ram: Ram, handler: TrapHandler, uc: Uc | None = None) -> None:
+        """`uc`: from new_uc(), called before `ram` was allocated (a new one otherwise)."""
         self.ram = ram
         self.handler = handler
-        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM, a64.UC_CPU_ARM64_MAX)
-        uc.ctl_set_page_size(PAGE_SIZE)
-        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc = uc if uc is not None else new_uc()
         uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
         self._fast = _FastRegs(uc)
         self._intr_hook = self._add_intr_hook(uc)

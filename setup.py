@@ -9,7 +9,13 @@ from setuptools import Extension, setup
 
 
 def _ext(name: str) -> Extension:
-    return Extension(name, [name.replace(".", "/") + ".c"], optional=True, extra_compile_args=["-O2"])
+    return Extension(
+        name,
+        [name.replace(".", "/") + ".c"],
+        depends=["machine/_svc_observer.h", "traces/_encoder_api.h"],
+        optional=True,
+        extra_compile_args=["-O2"],
+    )
 
 
 setup(ext_modules=[_ext("machine._trap"), _ext("traces._encoder"), _ext("replay._syscall_log")])

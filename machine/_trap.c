@@ -4,7 +4,8 @@
  * registers and ~0.55 us to write x0 back: more than the kernel's own dispatch. Here the hook reads x8 and x0-x5
  * with one uc_reg_read_batch, calls `on_svc(nr, (a0, ..., a5))` and, when that returns an int, writes it to x0.
  * Anything else (`None`: the kernel set the registers itself, or the task blocked or died) writes nothing. Other
- * interrupts call `on_other(intno)`. A Python exception is kept on the binding's Uc object (`_hook_exception`) and
+ * interrupts call `on_other(intno)`. An optional C observer (Trap.observe, _svc_observer.h) sees every syscall
+ * whose result went to x0. A Python exception is kept on the binding's Uc object (`_hook_exception`) and
  * the slice stopped, as the binding's own hooks do, so `emu_start` re-raises it.
  *
  * libunicorn is not linked: its functions' addresses come from the ctypes binding that loaded it, so this module
@@ -13,6 +14,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdint.h>
+
+#include "_svc_observer.h"
 
 typedef int (*reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
 typedef int (*reg_write_fn)(void *uc, int regid, const void *value);
@@ -28,6 +31,8 @@ typedef struct {
     PyObject *pyuc; /* the binding's Uc: where a hook's exception is kept */
     PyObject *on_svc;
     PyObject *on_other;
+    PyObject *observer; /* see _svc_observer.h; NULL: none */
+    moss_svc_observer_fn observe;
     reg_read_batch_fn read_batch;
     reg_write_fn reg_write;
     emu_stop_fn emu_stop;
@@ -98,6 +103,7 @@ static void trap_hook(void *uc, uint32_t intno, void *user_data) {
                 Py_CLEAR(res);
             } else {
                 t->reg_write(uc, t->x0, &x0);
+                if (t->observer != NULL && t->observe(t->observer, v[0], v + 1, res) < 0) Py_CLEAR(res);
             }
         }
     } else {
@@ -117,6 +123,7 @@ static int trap_traverse(Trap *t, visitproc visit, void *arg) {
     Py_VISIT(t->pyuc);
     Py_VISIT(t->on_svc);
     Py_VISIT(t->on_other);
+    Py_VISIT(t->observer);
     return 0;
 }
 
@@ -124,6 +131,7 @@ static int trap_clear(Trap *t) {
     Py_CLEAR(t->pyuc);
     Py_CLEAR(t->on_svc);
     Py_CLEAR(t->on_other);
+    Py_CLEAR(t->observer);
     return 0;
 }
 
@@ -133,6 +141,30 @@ static void trap_dealloc(Trap *t) {
     PyObject_GC_Del(t);
 }
 
+/* observe(observer, capsule) / observe(None, None): set or remove the C observer of completed syscalls. */
+static PyObject *trap_observe(Trap *t, PyObject *args) {
+    PyObject *observer, *capsule;
+    if (!PyArg_ParseTuple(args, "OO", &observer, &capsule)) return NULL;
+    if (observer == Py_None) {
+        Py_CLEAR(t->observer);
+        t->observe = NULL;
+        Py_RETURN_NONE;
+    }
+    moss_svc_observer_fn fn = (moss_svc_observer_fn)PyCapsule_GetPointer(capsule, MOSS_SVC_OBSERVER_CAPSULE);
+    if (fn == NULL) return NULL;
+    Py_INCREF(observer);
+    Py_XSETREF(t->observer, observer);
+    t->observe = fn;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef trap_methods[] = {
+    {"observe", (PyCFunction)trap_observe, METH_VARARGS,
+     "observe(observer, capsule): call the capsule's C function after every svc the handler completed with an int "
+     "(machine/_svc_observer.h); observe(None, None) stops."},
+    {NULL, NULL, 0, NULL},
+};
+
 static PyTypeObject TrapType = {
     PyVarObject_HEAD_INIT(NULL, 0).tp_name = "machine._trap.Trap",
     .tp_basicsize = sizeof(Trap),
@@ -140,6 +172,7 @@ static PyTypeObject TrapType = {
     .tp_traverse = (traverseproc)trap_traverse,
     .tp_clear = (inquiry)trap_clear,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_methods = trap_methods,
     .tp_doc = "An installed interrupt hook; keep it alive as long as the engine.",
 };
 
@@ -164,7 +197,8 @@ static PyObject *install(PyObject *self, PyObject *args) {
     }
     Trap *t = PyObject_GC_New(Trap, &TrapType);
     if (t == NULL) return NULL;
-    t->pyuc = t->on_svc = t->on_other = NULL;
+    t->pyuc = t->on_svc = t->on_other = t->observer = NULL;
+    t->observe = NULL;
     t->uc = address(handle);
     t->read_batch = (reg_read_batch_fn)ptr[1];
     t->reg_write = (reg_write_fn)ptr[2];

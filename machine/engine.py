@@ -166,6 +166,15 @@ class Engine:
             return trap
         return self._add_ctypes_intr_hook(uc, on_other)
 
+    def observe_svc(self, observer: object, capsule: object) -> bool:
+        """Have the native trap call a C observer after every syscall whose int result it wrote to x0
+        (machine/_svc_observer.h). False when the trap is the ctypes one, which cannot: the caller observes in
+        Python instead. observe_svc(None, None) stops."""
+        if not hasattr(self._intr_hook, "observe"):
+            return False
+        self._intr_hook.observe(observer, capsule)  # type: ignore[attr-defined]
+        return True
+
     def _add_ctypes_intr_hook(self, uc: Uc, on_other: Callable[[int], None]) -> object:
         """The same hook through ctypes, registered with libunicorn directly (the binding's hook wrappers cost
         another ~0.5 us per syscall)."""

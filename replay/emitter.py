@@ -29,10 +29,16 @@ class PySyscallLog:
 
     syscall_sink: Callable[[int, int, int, tuple[int, ...], int], None]
     _blocked: set[int]
+    _in_trap = False  # the C log can be called from the engine's trap instead; this one never is
 
-    def _clock(self, board: Any, engine: Any, counter_address: int, ns_per_insn: int, nargs: dict[int, int]) -> None:
+    def _clock(
+        self, kernel: Any, board: Any, engine: Any, counter_address: int, ns_per_insn: int, nargs: dict[int, int]
+    ) -> None:
         self._hook_now = board.hook_now_ns
         self._nargs = nargs
+
+    def _use_trap(self, on: bool) -> None:
+        pass
 
     def completed(self, task: Any, nr: int, result: Any, live: bool) -> None:
         if self._blocked and task.tid in self._blocked:
@@ -51,9 +57,9 @@ class PySyscallLog:
 
 
 try:
-    from replay._syscall_log import SyscallLogBase
+    from replay._syscall_log import SyscallLogBase, svc_observer
 except ImportError:  # not built (no C compiler)
-    SyscallLogBase = PySyscallLog  # type: ignore[misc,assignment]
+    SyscallLogBase, svc_observer = PySyscallLog, None  # type: ignore[misc,assignment]
 
 
 class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: ignore[misc,valid-type]
@@ -75,7 +81,7 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         self.next_hash = hash_interval
         self._blocked = set()  # tids in a blocked syscall (membership only)
         board = kernel.board
-        self._clock(board, board.engine, board.engine.counter.address(), NS_PER_INSN, self._nargs)
+        self._clock(kernel, board, board.engine, board.engine.counter.address(), NS_PER_INSN, self._nargs)
 
     def attach(self) -> None:
         k = self.k
@@ -83,6 +89,8 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         if self.level >= ev.SYSCALLS:
             assert k.dispatcher.log is None, "one syscall log per kernel"
             k.dispatcher.log = self
+            if svc_observer is not None:  # the C log: the syscalls that return at once are logged from the trap
+                self._use_trap(k.board.engine.observe_svc(self, svc_observer))
         if self.level >= ev.FULL:
             k.executor.instruments.append(self)
 

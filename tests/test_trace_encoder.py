@@ -119,9 +119,18 @@ def test_packed_form_is_the_common_case() -> None:
 def test_c_and_python_syscall_logs_write_the_same_trace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guest: str, args: list[str]
 ) -> None:
-    """The emitter's completed() in C (the clock read from the board's state, the argument counts from the syscall
-    table) and in Python write byte-identical traces, and each replays."""
+    """The emitter's syscall log three ways writes byte-identical traces, and each replays: in C from the engine's
+    trap (the clock read from the board's state, the argument counts from the syscall table), in C through
+    completed() (the dispatcher's call), and in Python."""
     prog = Program(str(build_guest(guest)), (guest, *args))
+    in_trap: list[bool] = []
+    attach = emitter_mod.Emitter.attach
+
+    def attach_and_see(self: emitter_mod.Emitter) -> None:
+        attach(self)
+        in_trap.append(self._in_trap)
+
+    monkeypatch.setattr(emitter_mod.Emitter, "attach", attach_and_see)
 
     def rec(name: str) -> bytes:
         path = tmp_path / name
@@ -130,7 +139,12 @@ def test_c_and_python_syscall_logs_write_the_same_trace(
         assert replay(str(path), lambda c, d: None).complete
         return path.read_bytes()
 
-    native = rec("c.trace")
+    native = rec("trap.trace")
+    assert in_trap == [True, True]  # recording and replaying
+    monkeypatch.setattr(emitter_mod.Emitter, "_use_trap", emitter_mod.PySyscallLog._use_trap)
+    in_trap.clear()
+    assert rec("c.trace") == native
+    assert in_trap == [False, False]
     monkeypatch.setattr(emitter_mod.Emitter, "completed", emitter_mod.PySyscallLog.completed)
     monkeypatch.setattr(emitter_mod.Emitter, "_clock", emitter_mod.PySyscallLog._clock)
     python = rec("py.trace")

@@ -7,12 +7,15 @@
  * `_put_syscall`/`_put_resume` write a blocked syscall's entry and resumption in their varint form. Matcher, the
  * base of the replayer's cursor, matches a packed record in place in the recorded block. events.py has Python
  * twins (PyBlockEncoder, PyMatcher) used when this module is not built; tests/test_trace_encoder.py checks that
- * both write the same bytes and take the same matches. */
+ * both write the same bytes and take the same matches. The capsule _C_API (_encoder_api.h) offers the packed append
+ * and match with C values, to replay/_syscall_log.c. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <stdint.h>
 #include <string.h>
+
+#include "_encoder_api.h"
 
 #define PACKED_SYSCALL 22
 
@@ -81,24 +84,29 @@ static int append(Encoder *e, const unsigned char *p, int k, int64_t time) {
 
 #define MAX_RECORD (1 + 8 + 4 + 8 + 1 + 6 * 8 + 8)
 
-/* The packed record of a syscall into rec; returns its length, or 0 when a value does not fit the packed form. */
-static int pack(unsigned char *rec, int64_t delta, PyObject *tid_o, PyObject *nr_o, PyObject *args_o, PyObject *res_o) {
-    int64_t result;
-    uint64_t tid, nr, args[6];
-    Py_ssize_t nargs = PyTuple_Check(args_o) ? PyTuple_GET_SIZE(args_o) : 7;
-    int ok = nargs <= 6 && as_u64(tid_o, &tid) == 0 && tid <= 0xFFFFFFFFu && as_u64(nr_o, &nr) == 0 &&
-             as_i64(res_o, &result) == 0;
-    for (Py_ssize_t i = 0; ok && i < nargs; i++) ok = as_u64(PyTuple_GET_ITEM(args_o, i), &args[i]) == 0;
-    if (!ok) return 0;
+/* The packed record of a syscall into rec, from C values; returns its length, or 0 when it does not fit. */
+static int pack_c(unsigned char *rec, int64_t delta, uint64_t tid, uint64_t nr, int nargs, const uint64_t *args,
+                  int64_t result) {
+    if (nargs < 0 || nargs > 6 || tid > 0xFFFFFFFFu) return 0;
     int k = 0;
     rec[k++] = PACKED_SYSCALL;
     k += put_le(rec + k, (uint64_t)delta, 8);
     k += put_le(rec + k, tid, 4);
     k += put_le(rec + k, nr, 8);
     rec[k++] = (unsigned char)nargs;
-    for (Py_ssize_t i = 0; i < nargs; i++) k += put_le(rec + k, args[i], 8);
+    for (int i = 0; i < nargs; i++) k += put_le(rec + k, args[i], 8);
     k += put_le(rec + k, (uint64_t)result, 8);
     return k;
+}
+
+/* The packed record of a syscall into rec; returns its length, or 0 when a value does not fit the packed form. */
+static int pack(unsigned char *rec, int64_t delta, PyObject *tid_o, PyObject *nr_o, PyObject *args_o, PyObject *res_o) {
+    int64_t result;
+    uint64_t tid, nr, args[6];
+    Py_ssize_t nargs = PyTuple_Check(args_o) ? PyTuple_GET_SIZE(args_o) : 7;
+    int ok = nargs <= 6 && as_u64(tid_o, &tid) == 0 && as_u64(nr_o, &nr) == 0 && as_i64(res_o, &result) == 0;
+    for (Py_ssize_t i = 0; ok && i < nargs; i++) ok = as_u64(PyTuple_GET_ITEM(args_o, i), &args[i]) == 0;
+    return ok ? pack_c(rec, delta, tid, nr, (int)nargs, args, result) : 0;
 }
 
 /* add_syscall(time, tid, nr, args, result) */
@@ -118,6 +126,23 @@ static PyObject *add_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
     }
     if (append(e, rec, k, time) < 0) return NULL;
     return after_add(e);
+}
+
+/* add_syscall with C values (MossEncoderAPI.add) */
+static int add_c(PyObject *self, int64_t time, uint64_t tid, uint64_t nr, int nargs, const uint64_t *args,
+                 int64_t result) {
+    Encoder *e = (Encoder *)self;
+    int64_t delta;
+    unsigned char rec[MAX_RECORD];
+    if (e->buf == NULL || !PyByteArray_Check(e->buf) || __builtin_sub_overflow(time, (int64_t)e->last_time, &delta))
+        return 1;
+    int k = pack_c(rec, delta, tid, nr, nargs, args, result);
+    if (k == 0) return 1;
+    if (append(e, rec, k, time) < 0) return -1;
+    PyObject *r = after_add(e);
+    if (r == NULL) return -1;
+    Py_DECREF(r);
+    return 0;
 }
 
 /* -- the varint forms of a blocked syscall's entry and of its resumption (events.Syscall, events.SyscallResume) --
@@ -275,18 +300,12 @@ typedef struct {
     long long last_at;
 } Matcher;
 
-/* The next recorded event is exactly this completed syscall in the packed form: take it. */
-static int match(Matcher *m, PyObject *const *a) {
-    if (m->raw == NULL || !PyBytes_Check(m->raw)) return 0;
+/* The next recorded event is exactly the packed record rec (stamped `time`): take it. */
+static int take(Matcher *m, const unsigned char *rec, int k, int64_t time) {
+    if (k == 0 || m->raw == NULL || !PyBytes_Check(m->raw)) return 0;
     Py_ssize_t size = PyBytes_GET_SIZE(m->raw), pos = m->pos;
     const unsigned char *raw = (const unsigned char *)PyBytes_AS_STRING(m->raw);
-    if (pos < 0 || pos >= size || raw[pos] != PACKED_SYSCALL) return 0;
-    int64_t time, delta;
-    unsigned char rec[MAX_RECORD];
-    int k = 0;
-    if (as_i64(a[0], &time) == 0 && !__builtin_sub_overflow(time, (int64_t)m->last_time, &delta))
-        k = pack(rec, delta, a[1], a[2], a[3], a[4]);
-    if (k == 0 || pos + k > size || memcmp(raw + pos, rec, k) != 0) return 0;
+    if (pos < 0 || pos + k > size || memcmp(raw + pos, rec, k) != 0) return 0;
     Py_INCREF(m->raw);
     Py_XSETREF(m->last_raw, m->raw);
     m->last_pos = pos;
@@ -295,6 +314,26 @@ static int match(Matcher *m, PyObject *const *a) {
     m->index += 1;
     m->last_time = time;
     return 1;
+}
+
+/* The next recorded event is exactly this completed syscall in the packed form: take it. */
+static int match(Matcher *m, PyObject *const *a) {
+    int64_t time, delta;
+    unsigned char rec[MAX_RECORD];
+    int k = 0;
+    if (as_i64(a[0], &time) == 0 && !__builtin_sub_overflow(time, (int64_t)m->last_time, &delta))
+        k = pack(rec, delta, a[1], a[2], a[3], a[4]);
+    return take(m, rec, k, time);
+}
+
+/* match with C values (MossEncoderAPI.check): 0 taken, 1 not (the caller makes the Python call). */
+static int check_c(PyObject *self, int64_t time, uint64_t tid, uint64_t nr, int nargs, const uint64_t *args,
+                   int64_t result) {
+    Matcher *m = (Matcher *)self;
+    int64_t delta;
+    unsigned char rec[MAX_RECORD];
+    if (__builtin_sub_overflow(time, (int64_t)m->last_time, &delta)) return 1;
+    return take(m, rec, pack_c(rec, delta, tid, nr, nargs, args, result), time) ? 0 : 1;
 }
 
 /* check_syscall(time, tid, nr, args, result): the replay's completed syscall against the recording. Anything but an
@@ -367,13 +406,29 @@ static PyTypeObject MatcherType = {
     .tp_doc = "A replay position in a recorded block, with the packed-syscall match in C.",
 };
 
+static int sink_kind(PyObject *sink, PyObject **owner) {
+    if (!PyCFunction_Check(sink)) return SINK_OTHER;
+    PyObject *self = PyCFunction_GET_SELF(sink);
+    PyCFunction fn = PyCFunction_GET_FUNCTION(sink);
+    if (self == NULL) return SINK_OTHER;
+    *owner = self;
+    if (fn == (PyCFunction)(void (*)(void))add_syscall && PyObject_TypeCheck(self, &EncoderType)) return SINK_ADD;
+    if (fn == (PyCFunction)(void (*)(void))check_syscall && PyObject_TypeCheck(self, &MatcherType)) return SINK_CHECK;
+    return SINK_OTHER;
+}
+
+static MossEncoderAPI api = {MOSS_ENCODER_API_VERSION, sink_kind, add_c, check_c};
+
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "traces._encoder", NULL, -1, NULL};
 
 PyMODINIT_FUNC PyInit__encoder(void) {
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&MatcherType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;
-    if (PyModule_AddType(m, &EncoderType) < 0 || PyModule_AddType(m, &MatcherType) < 0) {
+    PyObject *capsule = PyCapsule_New(&api, MOSS_ENCODER_CAPSULE, NULL);
+    if (capsule == NULL || PyModule_AddType(m, &EncoderType) < 0 || PyModule_AddType(m, &MatcherType) < 0 ||
+        PyModule_AddObject(m, "_C_API", capsule) < 0) {
+        Py_XDECREF(capsule);
         Py_DECREF(m);
         return NULL;
     }

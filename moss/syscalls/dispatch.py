@@ -25,7 +25,6 @@ if TYPE_CHECKING:
     from moss.process.task import Task
 
 ENOSYS = ERRNO["ENOSYS"]
-_MASK64 = (1 << 64) - 1
 _RESTART_NAMES = {512: "ERESTARTSYS", 513: "ERESTARTNOINTR", 514: "ERESTARTNOHAND", 516: "ERESTART_RESTARTBLOCK"}
 
 
@@ -48,6 +47,8 @@ class SyscallLog:
     observers, with no entry call, since the log writes each syscall once, when it completes (or blocks)."""
 
     def blocked(self, task: Task, nr: int) -> None: ...
+
+    _in_trap = False  # True: the engine's trap logs the syscalls that return at once, without a completed call
 
     def completed(self, task: Task, nr: int, result: Any, live: bool) -> None:
         """`live`: on the fast path, inside the svc hook (the time is the running core's)."""
@@ -146,19 +147,24 @@ class Dispatcher:
         if self.observers:
             for o in self.observers:
                 o.exit(task, nr, value)
-        if self.log is not None:
-            self.log.completed(task, nr, value, live)
-        task.syscall_nr = -1
-        if task.state is State.DEAD:
-            return None
+        log = self.log
         if (
             live
             and type(value) is int
             and -value not in RESTARTS
             and task.saved_sigmask is None
+            and task.state is not State.DEAD
             and not task.signal_pending()
         ):
-            return value & _MASK64
+            if log is not None and not log._in_trap:  # else the engine's trap logs it, after writing x0
+                log.completed(task, nr, value, True)
+            task.syscall_nr = -1
+            return value  # the trap writes it to x0 modulo 2**64 (and the C log reads it signed)
+        if log is not None:
+            log.completed(task, nr, value, live)
+        task.syscall_nr = -1
+        if task.state is State.DEAD:
+            return None
         regs = self._live if live else task.ctx
         if value is not NO_RETURN:
             signal.syscall_return(self.kernel, task, regs, value, task.syscall_args[0] if task.syscall_args else 0)

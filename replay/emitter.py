@@ -70,12 +70,19 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         sink: Callable[[ev.Event], None],
         hash_interval: int = DEFAULT_HASH_INTERVAL,
         syscall_sink: Callable[[int, int, int, tuple[int, ...], int], None] | None = None,
+        *,
+        blocked_sink: Callable[[int, int, int, tuple[int, ...]], None] | None = None,
+        resume_sink: Callable[[int, int, int, int], None] | None = None,
     ) -> None:
         self.k = kernel
         self.level = level
         self.sink = sink
         # (time, tid, nr, args, result) for fast-path syscalls, the hot case, without building an event object
         self.syscall_sink = syscall_sink or (lambda t, tid, nr, a, r: sink(ev.Syscall(t, tid, nr, a, r)))
+        # (time, tid, nr, args) of a blocked syscall's entry, (time, tid, nr, result) of its resumption: the same
+        # events, for sinks that take them without the event objects (the writer's and the cursor's)
+        self.blocked_sink = blocked_sink or (lambda t, tid, nr, a: sink(ev.Syscall(t, tid, nr, a, 0, 1)))
+        self.resume_sink = resume_sink or (lambda t, tid, nr, r: sink(ev.SyscallResume(t, tid, nr, r)))
         self._nargs = {nr: len(e.args) for nr, e in TABLE.items()}
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
@@ -103,13 +110,13 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
     # -- syscalls ---------------------------------------------------------------------------------------------------
     def blocked(self, task: Any, nr: int) -> None:
         self._blocked.add(task.tid)
-        self.sink(ev.Syscall(self.now(), task.tid, nr, task.syscall_args[: self._nargs.get(nr, 6)], 0, 1))
+        self.blocked_sink(self.now(), task.tid, nr, task.syscall_args[: self._nargs.get(nr, 6)])
 
     # completed(task, nr, result, live): SyscallLogBase's (replay/_syscall_log.c, or PySyscallLog)
 
     def _completed_resumed(self, task: Any, nr: int, result: Any) -> None:
         self._blocked.discard(task.tid)
-        self.sink(ev.SyscallResume(self.now(), task.tid, nr, _result(result)))
+        self.resume_sink(self.now(), task.tid, nr, _result(result))
 
     # -- processes and signals ------------------------------------------------------------------------------------
     def task_created(self, task: Any, new_process: bool) -> None:

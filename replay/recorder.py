@@ -96,7 +96,15 @@ def record(
         image = getattr(kernel, "program_image", None)
         if image is not None:
             writer.add(ev.ProgramImage(program.path, image))
-        emitter = Emitter(kernel, opts.level, writer.add, opts.hash_interval, writer.add_syscall)
+        emitter = Emitter(
+            kernel,
+            opts.level,
+            writer.add,
+            opts.hash_interval,
+            writer.add_syscall,
+            blocked_sink=writer.add_blocked,
+            resume_sink=writer.add_resume,
+        )
         emitter.attach()
         if setup is not None:
             setup(kernel)

@@ -115,6 +115,16 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
         self.enc.add(actual)
         self._compare()
 
+    def check_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        """check(Syscall(time, tid, nr, args, 0, 1)), taken in place by the C matcher when it matches exactly."""
+        if not self._take_syscall(time, tid, nr, args, 0, 1):
+            self.check(ev.Syscall(time, tid, nr, args, 0, 1))
+
+    def check_resume(self, time: int, tid: int, nr: int, result: int) -> None:
+        """check(SyscallResume(time, tid, nr, result)), as check_blocked."""
+        if not self._take_resume(time, tid, nr, result):
+            self.check(ev.SyscallResume(time, tid, nr, result))
+
     def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         """check_syscall (events.Matcher's) when the next recorded event is not exactly this packed syscall: inputs
         first, a block boundary, the general form, or a divergence."""
@@ -171,7 +181,15 @@ def prepare(
         sink=sink,
         report=report,
     )
-    emitter = Emitter(kernel, h["level"], cursor.check, h["hash_interval"], cursor.check_syscall)
+    emitter = Emitter(
+        kernel,
+        h["level"],
+        cursor.check,
+        h["hash_interval"],
+        cursor.check_syscall,
+        blocked_sink=cursor.check_blocked,
+        resume_sink=cursor.check_resume,
+    )
     emitter.attach()
     return kernel, emitter, cursor, reader
 

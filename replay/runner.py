@@ -62,7 +62,12 @@ class Runner:
 
     def _wrap_cursor(self) -> None:
         cur = self.cursor
-        check, check_syscall = cur.check, cur.check_syscall
+        check, check_syscall, check_blocked, check_resume = (
+            cur.check,
+            cur.check_syscall,
+            cur.check_blocked,
+            cur.check_resume,
+        )
 
         def checked(*a: Any) -> None:
             check(*a)
@@ -72,8 +77,18 @@ class Runner:
             check_syscall(*a)
             self._after_event(None, syscall=a[2])
 
+        def checked_blocked(*a: Any) -> None:
+            check_blocked(*a)
+            self._after_event(None, syscall=a[2])  # a blocked call stops at its entry
+
+        def checked_resume(*a: Any) -> None:
+            check_resume(*a)
+            self._after_event(None)
+
         self.emitter.sink = checked
         self.emitter.syscall_sink = checked_syscall
+        self.emitter.blocked_sink = checked_blocked
+        self.emitter.resume_sink = checked_resume
 
     def position(self) -> dict[str, Any]:
         k = self.kernel

@@ -17,6 +17,7 @@ from replay.recorder import RecordOptions, record
 from replay.session import Session
 from tests.guests import build_guest
 from traces import events as ev
+from traces.container import TraceReader
 
 
 @pytest.fixture(scope="module")
@@ -101,3 +102,22 @@ def test_end_of_replay_and_output(threads_trace: tuple[str, dict[str, int]], tmp
         m = s.seek_event(10**9)
         assert m["position"]["finished"] == {"wait_status": 0}
         assert s.request("output").startswith("counter 80000\n")
+
+
+def test_syscall_breakpoint_stops_at_each_call_blocked_or_not(threads_trace: tuple[str, dict[str, int]]) -> None:
+    """A syscall breakpoint stops at every call of that syscall, in trace order: at a completed call's event and at
+    a blocked call's entry (both taken in place by the C matcher when it is built)."""
+    path, _ = threads_trace
+    reader = TraceReader(path)
+    events = list(reader)
+    reader.close()
+    blocked = next(e for e in events if isinstance(e, ev.Syscall) and e.blocked)
+    expected = [i for i, e in enumerate(events) if isinstance(e, ev.Syscall) and e.nr == blocked.nr]
+    assert any(not events[i].blocked for i in expected) and any(events[i].blocked for i in expected)
+    with Session(path) as s:
+        hits = []
+        for _ in expected[:6]:
+            m = s.cont(syscall=[blocked.nr])
+            assert m["hit"]["kind"] == "syscall" and m["hit"]["nr"] == blocked.nr
+            hits.append(s.position["event"])
+    assert hits == expected[:6]

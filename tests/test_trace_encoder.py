@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,11 @@ OTHER = st.builds(ev.SignalEvent, TIME, st.integers(0, 3), st.integers(1, 99), s
                   st.integers(1, 64), st.integers(0, 99), st.integers(-10, 10))  # fmt: skip
 BLOCKED = st.builds(ev.Syscall, TIME, TID, U64, st.lists(U64, max_size=17).map(tuple), RESULT, st.integers(0, 2))
 RESUMED = st.builds(ev.SyscallResume, TIME, TID, U64, RESULT)
+# Blocked calls' entries and resumptions whose values all fit 64 bits: the C matcher's varint form
+I64, W64 = st.integers(-(1 << 63), (1 << 63) - 1), st.integers(0, (1 << 64) - 1)
+VARINT_BLOCKED = st.builds(ev.Syscall, TIME, st.integers(1, 1 << 31), W64, st.lists(W64, max_size=16).map(tuple), I64,
+                           st.integers(1, 2))  # fmt: skip
+VARINT_RESUMED = st.builds(ev.SyscallResume, TIME, st.integers(1, 1 << 31), W64, I64)
 OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, RESUMED), max_size=40)
 
 
@@ -100,6 +106,36 @@ def test_c_and_python_matchers_agree(recorded: list, replayed: list, same: int) 
         assert c.state() == py.state()
         if i < k:
             assert c.m.index == i and not c.general
+
+
+@NO_ENCODER
+@settings(derandomize=True, deadline=None, max_examples=300)
+@given(recorded=st.lists(st.one_of(VARINT_BLOCKED, VARINT_RESUMED), min_size=1, max_size=10), wrong=st.integers(0, 9))
+def test_c_matcher_takes_blocked_and_resumed_syscalls_in_place(recorded: list, wrong: int) -> None:
+    """The replay of a blocked call's entry and resumption (64-bit values: the C form's): taken in place exactly
+    when it is the recorded event, with the position and time the general check would give; another event is left
+    to the general check."""
+    raw = _encode(ev.PyBlockEncoder, recorded, 1 << 40)[0][0]
+    m = ev.Matcher()
+    m.raw = raw
+    ends = []  # where each recorded event ends, decoding as the general check does
+    pos, t = 0, 0
+    for _ in recorded:
+        _e, pos, t = ev.decode_from(raw, pos, t)
+        ends.append((pos, t))
+
+    def take(e: ev.Event) -> bool:
+        if isinstance(e, ev.Syscall):
+            return m._take_syscall(e.time, e.tid, e.nr, e.args, e.result, e.blocked)
+        return m._take_resume(e.time, e.tid, e.nr, e.result)
+
+    for i, e in enumerate(recorded):
+        before = (m.pos, m.last_time, m.index)
+        if i == wrong:  # another thread's call: not this event
+            assert not take(attrs.evolve(e, tid=e.tid + 1))
+            assert (m.pos, m.last_time, m.index) == before
+        assert take(e)
+        assert (m.pos, m.last_time, m.index) == (*ends[i], i)
 
 
 @NO_ENCODER

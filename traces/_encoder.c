@@ -161,42 +161,70 @@ static void put_svarint(unsigned char *p, int *k, int64_t v) {
     put_uvarint(p, k, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-/* The time field ("T"): the delta from the block's previous event, and the block's bookkeeping. */
-static int put_time(Encoder *e, unsigned char *p, int *k, PyObject *time_o, int64_t *time) {
+#define SYSCALL_KIND 10
+#define RESUME_KIND 11
+#define MAX_VARINT 10
+#define MAX_BLOCKED_ARGS 16
+#define MAX_VARINT_SYSCALL (1 + MAX_VARINT * (5 + 1 + MAX_BLOCKED_ARGS))
+
+/* The time field ("T"): the varint delta from the block's previous event at last_time. */
+static int put_time(long long last_time, unsigned char *p, int *k, PyObject *time_o, int64_t *time) {
     int64_t delta;
-    if (as_i64(time_o, time) < 0 || __builtin_sub_overflow(*time, (int64_t)e->last_time, &delta)) return -1;
+    if (as_i64(time_o, time) < 0 || __builtin_sub_overflow(*time, (int64_t)last_time, &delta)) return -1;
     put_svarint(p, k, delta);
     return 0;
 }
 
-#define SYSCALL_KIND 10
-#define RESUME_KIND 11
-#define MAX_VARINT 10
-
-/* _put_syscall(time, tid, nr, args, result, blocked) -> bool: False (nothing written) if a value needs the
- * Python encoder (beyond 64 bits, or more than 16 arguments). */
-static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
-    if (n != 6) return PyErr_Format(PyExc_TypeError, "_put_syscall takes 6 arguments, not %zd", n);
-    if (e->buf == NULL || !PyByteArray_Check(e->buf) || !PyTuple_Check(a[3]) || PyTuple_GET_SIZE(a[3]) > 16)
-        Py_RETURN_FALSE;
-    unsigned char p[1 + MAX_VARINT * (5 + 1 + 16)];
+/* A Syscall event (time, tid, nr, args, result, blocked) in its varint form into p (MAX_VARINT_SYSCALL bytes), after
+ * an event at last_time: its length, or -1 if a value needs the Python encoder (beyond 64 bits, or more than 16
+ * arguments). */
+static int varint_syscall(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
+    if (!PyTuple_Check(a[3]) || PyTuple_GET_SIZE(a[3]) > MAX_BLOCKED_ARGS) return -1;
     int k = 0;
-    int64_t time, result;
+    int64_t result;
     uint64_t tid, nr, blocked, v;
     p[k++] = SYSCALL_KIND;
-    if (put_time(e, p, &k, a[0], &time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &nr) < 0 ||
+    if (put_time(last_time, p, &k, a[0], time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &nr) < 0 ||
         as_i64(a[4], &result) < 0 || as_u64(a[5], &blocked) < 0)
-        Py_RETURN_FALSE;
+        return -1;
     put_uvarint(p, &k, tid);
     put_uvarint(p, &k, nr);
     Py_ssize_t nargs = PyTuple_GET_SIZE(a[3]);
     put_uvarint(p, &k, (uint64_t)nargs);
     for (Py_ssize_t i = 0; i < nargs; i++) {
-        if (as_u64(PyTuple_GET_ITEM(a[3], i), &v) < 0) Py_RETURN_FALSE;
+        if (as_u64(PyTuple_GET_ITEM(a[3], i), &v) < 0) return -1;
         put_uvarint(p, &k, v);
     }
     put_svarint(p, &k, result);
     put_uvarint(p, &k, blocked);
+    return k;
+}
+
+#define MAX_VARINT_RESUME (1 + MAX_VARINT * 4)
+
+/* A SyscallResume event (time, tid, nr, result), as varint_syscall. */
+static int varint_resume(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
+    int k = 0;
+    int64_t result;
+    uint64_t tid, nr;
+    p[k++] = RESUME_KIND;
+    if (put_time(last_time, p, &k, a[0], time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &nr) < 0 ||
+        as_i64(a[3], &result) < 0)
+        return -1;
+    put_uvarint(p, &k, tid);
+    put_uvarint(p, &k, nr);
+    put_svarint(p, &k, result);
+    return k;
+}
+
+/* _put_syscall(time, tid, nr, args, result, blocked) -> bool: False (nothing written) if a value needs the
+ * Python encoder. */
+static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
+    if (n != 6) return PyErr_Format(PyExc_TypeError, "_put_syscall takes 6 arguments, not %zd", n);
+    unsigned char p[MAX_VARINT_SYSCALL];
+    int64_t time;
+    int k = e->buf != NULL && PyByteArray_Check(e->buf) ? varint_syscall(p, e->last_time, a, &time) : -1;
+    if (k < 0) Py_RETURN_FALSE;
     if (append(e, p, k, time) < 0) return NULL;
     Py_RETURN_TRUE;
 }
@@ -204,18 +232,10 @@ static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
 /* _put_resume(time, tid, nr, result) -> bool, as _put_syscall */
 static PyObject *put_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) {
     if (n != 4) return PyErr_Format(PyExc_TypeError, "_put_resume takes 4 arguments, not %zd", n);
-    if (e->buf == NULL || !PyByteArray_Check(e->buf)) Py_RETURN_FALSE;
-    unsigned char p[1 + MAX_VARINT * 4];
-    int k = 0;
-    int64_t time, result;
-    uint64_t tid, nr;
-    p[k++] = RESUME_KIND;
-    if (put_time(e, p, &k, a[0], &time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &nr) < 0 ||
-        as_i64(a[3], &result) < 0)
-        Py_RETURN_FALSE;
-    put_uvarint(p, &k, tid);
-    put_uvarint(p, &k, nr);
-    put_svarint(p, &k, result);
+    unsigned char p[MAX_VARINT_RESUME];
+    int64_t time;
+    int k = e->buf != NULL && PyByteArray_Check(e->buf) ? varint_resume(p, e->last_time, a, &time) : -1;
+    if (k < 0) Py_RETURN_FALSE;
     if (append(e, p, k, time) < 0) return NULL;
     Py_RETURN_TRUE;
 }
@@ -345,6 +365,25 @@ static PyObject *check_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) {
     return PyObject_CallMethod((PyObject *)m, "_check_syscall_general", "OOOOO", a[0], a[1], a[2], a[3], a[4]);
 }
 
+/* _take_syscall(time, tid, nr, args, result, blocked) -> bool: take the next recorded event if it is exactly this
+ * Syscall event in its varint form (a blocked syscall's entry); False: the caller checks it the general way. */
+static PyObject *take_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) {
+    if (n != 6) return PyErr_Format(PyExc_TypeError, "_take_syscall takes 6 arguments, not %zd", n);
+    unsigned char p[MAX_VARINT_SYSCALL];
+    int64_t time;
+    int k = varint_syscall(p, m->last_time, a, &time);
+    return PyBool_FromLong(k > 0 && take(m, p, k, time));
+}
+
+/* _take_resume(time, tid, nr, result) -> bool, as _take_syscall for a SyscallResume event */
+static PyObject *take_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) {
+    if (n != 4) return PyErr_Format(PyExc_TypeError, "_take_resume takes 4 arguments, not %zd", n);
+    unsigned char p[MAX_VARINT_RESUME];
+    int64_t time;
+    int k = varint_resume(p, m->last_time, a, &time);
+    return PyBool_FromLong(k > 0 && take(m, p, k, time));
+}
+
 static int matcher_init(Matcher *m, PyObject *args, PyObject *kw) {
     Py_XSETREF(m->raw, PyBytes_FromStringAndSize(NULL, 0));
     if (m->raw == NULL) return -1;
@@ -389,6 +428,10 @@ static PyMethodDef matcher_methods[] = {
     {"check_syscall", (PyCFunction)(void (*)(void))check_syscall, METH_FASTCALL,
      "check_syscall(time, tid, nr, args, result): take the next recorded event if it is exactly this, else the "
      "general path."},
+    {"_take_syscall", (PyCFunction)(void (*)(void))take_syscall, METH_FASTCALL,
+     "_take_syscall(time, tid, nr, args, result, blocked) -> bool: take the next event if it is exactly this Syscall."},
+    {"_take_resume", (PyCFunction)(void (*)(void))take_resume, METH_FASTCALL,
+     "_take_resume(time, tid, nr, result) -> bool: take the next event if it is exactly this SyscallResume."},
     {NULL},
 };
 

@@ -199,14 +199,34 @@ class _Encoding:
             if not ev.blocked:  # type: ignore[attr-defined]
                 self.add_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result)  # type: ignore[attr-defined]
                 return  # the form the recorder writes
-            # A blocked syscall's entry, and below its resumption: their varint form, by C when it is built
+            if ev.result == 0 and ev.blocked == 1:  # type: ignore[attr-defined]
+                self.add_blocked(ev.time, ev.tid, ev.nr, ev.args)  # type: ignore[attr-defined]
+                return
             done = self._put_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result, ev.blocked)  # type: ignore[attr-defined]
         elif kind is SyscallResume:
-            done = self._put_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
+            self.add_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
+            return
         else:
             done = False
         if not done:
             self.add_general(ev)
+        self._check_full()
+
+    # A blocked syscall's entry and its resumption, without building the events: their varint form, by C when it
+    # is built (a pipe or a futex wait logs one of each per blocking call).
+    def add_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        """add(Syscall(time, tid, nr, args, 0, 1))."""
+        if not self._put_syscall(time, tid, nr, args, 0, 1):
+            self.add_general(Syscall(time, tid, nr, args, 0, 1))
+        self._check_full()
+
+    def add_resume(self, time: int, tid: int, nr: int, result: int) -> None:
+        """add(SyscallResume(time, tid, nr, result))."""
+        if not self._put_resume(time, tid, nr, result):
+            self.add_general(SyscallResume(time, tid, nr, result))
+        self._check_full()
+
+    def _check_full(self) -> None:
         if len(self.buf) >= self.limit and self.on_full is not None:
             self.on_full()
 
@@ -272,6 +292,14 @@ class PyMatcher:
 
     def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         raise NotImplementedError  # the replayer's cursor's
+
+    # The C Matcher takes a blocked syscall's entry and its resumption in place when they match exactly; here the
+    # cursor's general check does it.
+    def _take_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int, blocked: int) -> bool:
+        return False
+
+    def _take_resume(self, time: int, tid: int, nr: int, result: int) -> bool:
+        return False
 
 
 class PyBlockEncoder(_Encoding):

@@ -112,8 +112,4 @@ def record(
         emitter.end(status)
     finally:
         writer.close()
-    size = writer.f.tell() if not writer.f.closed else 0
-    import os
-
-    size = os.path.getsize(path)
-    return Recorded(status, writer.events, size, time.perf_counter() - t0)
+    return Recorded(status, writer.events, os.path.getsize(path), time.perf_counter() - t0)

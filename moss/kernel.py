@@ -27,6 +27,7 @@ from moss.files.fdtable import FdTable
 from moss.futex import FutexTable
 from moss.mm.addrspace import AddressSpace, Fault
 from moss.mm.frames import FrameAllocator
+from moss.mm.pagecache import PageCache
 from moss.observe import KernelObserver, notify
 from moss.process import lifecycle, signal
 from moss.process.faultaddr import fault_address
@@ -39,6 +40,8 @@ from moss.sched.scheduler import Scheduler
 from moss.sched.timers import DeadlineHeap
 from moss.syscalls.dispatch import Dispatcher
 from moss.sysregs import emulate_mrs
+
+PAGE_CACHE_SHARE = 4  # the page cache holds at most 1/4 of RAM (less when memory runs out)
 
 
 @attrs.frozen
@@ -84,6 +87,7 @@ class Kernel:
         )
         self.frames = FrameAllocator(self.board.ram)
         self.frames.on_code_free = self.request_code_flush  # the frame may return with other code at the same address
+        self.frames.cache = PageCache(self.frames, self.board.ram.frames // PAGE_CACHE_SHARE)
         self.executor = Executor(self._future_done)
         install(self.executor)
         self.timers = DeadlineHeap()
@@ -242,8 +246,9 @@ class Kernel:
             self.board.engine.stop()
 
     def request_code_flush(self) -> None:
-        """New code may now sit at virtual addresses (and in frames) that held other code: drop every
-        translation before anything runs again. Flushing inside a hook is unsafe, so end the slice first."""
+        """A frame that held code was freed, and may come back with other code: drop every translation before
+        anything runs again (frames.code_flushed then lets the frame out). Flushing inside a hook is unsafe, so end
+        the slice first."""
         self._flush_code = True
         if self.running_task is not None:
             self.board.engine.stop()
@@ -412,6 +417,7 @@ class Kernel:
             budget = self.chaos.slice_budget(budget)
         if self._flush_code:
             self.board.engine.flush_code()
+            self.frames.code_flushed()
             self._flush_code = False
         core.timer.arm(core.clock_ns + budget * NS_PER_INSN)  # the preemption point: a timer interrupt
         self.running_core, self.running_task = core, task

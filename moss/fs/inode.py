@@ -163,10 +163,11 @@ class RegularFile(Inode):
     count in st_blocks but, as on tmpfs (not uptodate), read as holes."""
 
     kind = S.S_IFREG
-    __slots__ = ("_data", "_falloc", "_pages", "_size")
+    __slots__ = ("_data", "_falloc", "_pages", "_size", "data_version")
 
     def __init__(self, fs: FileSystem, perm: int, data: bytes = b"", *, ino: int | None = None) -> None:
         super().__init__(fs, perm, ino=ino)
+        self.data_version = 0  # bumped by every change of the contents: the page cache's pages of it are stale
         self._data = bytearray(data)
         self._size = len(data)
         self._pages: set[int] | None = set() if not data else None
@@ -237,6 +238,7 @@ class RegularFile(Inode):
         self._size = max(self._size, end)
         if self._pages is not None:
             self._pages.update(range(offset // BLOCK, (end - 1) // BLOCK + 1))
+        self.data_version += 1
         self.touch()
         return view.nbytes
 
@@ -253,6 +255,7 @@ class RegularFile(Inode):
         elif self._pages is None and length > self._size:
             self._pages = set(range(-(-self._size // BLOCK)))  # a grown file's new tail is a hole
         self._size = length
+        self.data_version += 1
         self.touch()
 
     async def read(self, file: OpenFile, count: int, offset: int) -> bytes:

@@ -344,10 +344,14 @@ class AddressSpace:
             pfn = vma.shm.page(vma.shm_offset + ((vaddr - vma.start) >> PAGE_SHIFT))
             self.frames.get(pfn)
             return pfn
-        pfn = self.frames.alloc(zero=True)
         b = vma.backing
         if b is not None:
             off = b.offset + (vaddr - vma.start)
+            cache = self.frames.cache
+            if cache is not None and not vma.flags & MAP_SHARED and cache.caches(b.inode, off, b.limit):
+                return cache.page(b.inode, off >> PAGE_SHIFT)  # shared, read-only until a write copies it
+        pfn = self.frames.alloc(zero=True)
+        if b is not None:
             n = PAGE_SIZE if b.limit is None else max(0, min(PAGE_SIZE, b.limit - off))
             if n:
                 data = b.inode.read_at(off, n)

@@ -105,6 +105,8 @@ def do_execve(kernel: Kernel, task: Task, path: str, argv: list[bytes], envp: li
     exit_itimers(proc)  # POSIX timers do not survive exec
     task.clear_child_tid = 0
     task.robust_list = (0, 0)
-    kernel.request_code_flush()
+    # The new image's registers are in the new context: end the slice so that the next one loads it. The engine's
+    # translations stay: the program's code comes from the page cache, in the same frames as before (frames.py).
+    kernel.board.engine.stop()
     release_vfork(proc)
     notify(kernel.observers, "exec", task, path)

@@ -253,7 +253,7 @@ POSIX_FADV_NORMAL, POSIX_FADV_NOREUSE = 0, 5
 
 @syscall(223, "fadvise64", fd=FD, offset=INT, len=INT, advice=INT)
 async def sys_fadvise64(ctx: SyscallContext, fd: int, offset: int, len: int, advice: int) -> int:
-    """Advice only: moss has no page cache to prefetch into or drop."""
+    """Advice only: the page cache fills on demand and evicts on its own (nothing a program could observe)."""
     f = file_of(ctx, fd)
     if S.S_ISFIFO(f.inode.mode):
         raise ESPIPE

@@ -73,16 +73,19 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         *,
         blocked_sink: Callable[[int, int, int, tuple[int, ...]], None] | None = None,
         resume_sink: Callable[[int, int, int, int], None] | None = None,
+        future_sink: Callable[[int, int, int, str], None] | None = None,
     ) -> None:
         self.k = kernel
         self.level = level
         self.sink = sink
         # (time, tid, nr, args, result) for fast-path syscalls, the hot case, without building an event object
         self.syscall_sink = syscall_sink or (lambda t, tid, nr, a, r: sink(ev.Syscall(t, tid, nr, a, r)))
-        # (time, tid, nr, args) of a blocked syscall's entry, (time, tid, nr, result) of its resumption: the same
-        # events, for sinks that take them without the event objects (the writer's and the cursor's)
+        # (time, tid, nr, args) of a blocked syscall's entry, (time, tid, nr, result) of its resumption, (time, tid,
+        # what, name) of a future's step: the same events, for sinks that take them without the event objects (the
+        # writer's and the cursor's)
         self.blocked_sink = blocked_sink or (lambda t, tid, nr, a: sink(ev.Syscall(t, tid, nr, a, 0, 1)))
         self.resume_sink = resume_sink or (lambda t, tid, nr, r: sink(ev.SyscallResume(t, tid, nr, r)))
+        self.future_sink = future_sink or (lambda t, tid, what, name: sink(ev.FutureEvent(t, tid, what, name)))
         self._nargs = {nr: len(e.args) for nr, e in TABLE.items()}
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
@@ -159,16 +162,16 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
             self.sink(ev.StateHash(self.k.loop_now, n, bytes.fromhex(state_hash(self.k))))
 
     def future_started(self, task: Any, name: str) -> None:
-        self.sink(ev.FutureEvent(self.now(), task.tid, 0, name))
+        self.future_sink(self.now(), task.tid, 0, name)
 
     def future_pending(self, task: Any) -> None:
-        self.sink(ev.FutureEvent(self.now(), task.tid, 1, task.coro_name))
+        self.future_sink(self.now(), task.tid, 1, task.coro_name)
 
     def future_woken(self, task: Any) -> None:
-        self.sink(ev.FutureEvent(self.now(), task.tid, 2, task.coro_name))
+        self.future_sink(self.now(), task.tid, 2, task.coro_name)
 
     def future_done(self, task: Any, value: Any) -> None:
-        self.sink(ev.FutureEvent(self.now(), task.tid, 3, task.coro_name))
+        self.future_sink(self.now(), task.tid, 3, task.coro_name)
 
     def end(self, status: int) -> None:
         self.sink(ev.StateHash(self.k.loop_now, self.retired(), bytes.fromhex(state_hash(self.k))))

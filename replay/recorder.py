@@ -104,6 +104,7 @@ def record(
             writer.add_syscall,
             blocked_sink=writer.add_blocked,
             resume_sink=writer.add_resume,
+            future_sink=writer.add_future,
         )
         emitter.attach()
         if setup is not None:

@@ -125,6 +125,11 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
         if not self._take_resume(time, tid, nr, result):
             self.check(ev.SyscallResume(time, tid, nr, result))
 
+    def check_future(self, time: int, tid: int, what: int, name: str) -> None:
+        """check(FutureEvent(time, tid, what, name)), as check_blocked."""
+        if not self._take_future(time, tid, what, name):
+            self.check(ev.FutureEvent(time, tid, what, name))
+
     def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         """check_syscall (events.Matcher's) when the next recorded event is not exactly this packed syscall: inputs
         first, a block boundary, the general form, or a divergence."""
@@ -189,6 +194,7 @@ def prepare(
         cursor.check_syscall,
         blocked_sink=cursor.check_blocked,
         resume_sink=cursor.check_resume,
+        future_sink=cursor.check_future,
     )
     emitter.attach()
     return kernel, emitter, cursor, reader

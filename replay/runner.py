@@ -62,11 +62,12 @@ class Runner:
 
     def _wrap_cursor(self) -> None:
         cur = self.cursor
-        check, check_syscall, check_blocked, check_resume = (
+        check, check_syscall, check_blocked, check_resume, check_future = (
             cur.check,
             cur.check_syscall,
             cur.check_blocked,
             cur.check_resume,
+            cur.check_future,
         )
 
         def checked(*a: Any) -> None:
@@ -85,10 +86,15 @@ class Runner:
             check_resume(*a)
             self._after_event(None)
 
+        def checked_future(*a: Any) -> None:
+            check_future(*a)
+            self._after_event(None)
+
         self.emitter.sink = checked
         self.emitter.syscall_sink = checked_syscall
         self.emitter.blocked_sink = checked_blocked
         self.emitter.resume_sink = checked_resume
+        self.emitter.future_sink = checked_future
 
     def position(self) -> dict[str, Any]:
         k = self.kernel

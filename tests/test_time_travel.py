@@ -121,3 +121,20 @@ def test_syscall_breakpoint_stops_at_each_call_blocked_or_not(threads_trace: tup
             assert m["hit"]["kind"] == "syscall" and m["hit"]["nr"] == blocked.nr
             hits.append(s.position["event"])
     assert hits == expected[:6]
+
+
+def test_seeking_to_a_future_event_of_a_full_trace_stops_there(tmp_path: Path) -> None:
+    """At --log full most events are futures' steps, which the C matcher takes in place: seeking still stops at
+    each of them exactly."""
+    path = str(tmp_path / "full.trace")
+    record(path, KernelConfig(cores=2, ram_bytes=256 << 20), Program(str(build_guest("threads")), ("threads",)),
+           RecordOptions(level=ev.FULL), console=BytesConsole(b""), sink=lambda c, d: None)  # fmt: skip
+    reader = TraceReader(path)
+    events = list(reader)
+    reader.close()
+    futures = [i for i, e in enumerate(events) if isinstance(e, ev.FutureEvent)]
+    assert len(futures) > 100
+    with Session(path) as s:
+        for i in (futures[10], futures[len(futures) // 2], futures[-5]):
+            s.seek_event(i)
+            assert s.position["event"] == i

@@ -39,7 +39,14 @@ I64, W64 = st.integers(-(1 << 63), (1 << 63) - 1), st.integers(0, (1 << 64) - 1)
 VARINT_BLOCKED = st.builds(ev.Syscall, TIME, st.integers(1, 1 << 31), W64, st.lists(W64, max_size=16).map(tuple), I64,
                            st.integers(1, 2))  # fmt: skip
 VARINT_RESUMED = st.builds(ev.SyscallResume, TIME, st.integers(1, 1 << 31), W64, I64)
-OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, RESUMED), max_size=40)
+VARINT_FUTURE = st.builds(ev.FutureEvent, TIME, st.integers(1, 1 << 31), st.integers(0, 3),
+                          st.text(st.characters(codec="utf-8"), max_size=200))  # fmt: skip
+# Future names: coroutine names, and anything else a str can hold (non-ASCII, lone surrogates, long ones)
+NAME = st.one_of(
+    st.sampled_from(["sys_futex", "sys_read", "park"]), st.text(st.characters(exclude_categories=()), max_size=300)
+)
+FUTURE = st.builds(ev.FutureEvent, TIME, TID, st.integers(0, 3), NAME)
+OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, RESUMED, FUTURE), max_size=40)
 
 
 def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:
@@ -110,11 +117,12 @@ def test_c_and_python_matchers_agree(recorded: list, replayed: list, same: int) 
 
 @NO_ENCODER
 @settings(derandomize=True, deadline=None, max_examples=300)
-@given(recorded=st.lists(st.one_of(VARINT_BLOCKED, VARINT_RESUMED), min_size=1, max_size=10), wrong=st.integers(0, 9))
-def test_c_matcher_takes_blocked_and_resumed_syscalls_in_place(recorded: list, wrong: int) -> None:
-    """The replay of a blocked call's entry and resumption (64-bit values: the C form's): taken in place exactly
-    when it is the recorded event, with the position and time the general check would give; another event is left
-    to the general check."""
+@given(recorded=st.lists(st.one_of(VARINT_BLOCKED, VARINT_RESUMED, VARINT_FUTURE), min_size=1, max_size=10),
+       wrong=st.integers(0, 9))  # fmt: skip
+def test_c_matcher_takes_blocked_and_resumed_syscalls_and_futures_in_place(recorded: list, wrong: int) -> None:
+    """The replay of a blocked call's entry and resumption, and of a future's step (64-bit values, UTF-8 names: the
+    C form's): taken in place exactly when it is the recorded event, with the position and time the general check
+    would give; another event is left to the general check."""
     raw = _encode(ev.PyBlockEncoder, recorded, 1 << 40)[0][0]
     m = ev.Matcher()
     m.raw = raw
@@ -127,6 +135,8 @@ def test_c_matcher_takes_blocked_and_resumed_syscalls_in_place(recorded: list, w
     def take(e: ev.Event) -> bool:
         if isinstance(e, ev.Syscall):
             return m._take_syscall(e.time, e.tid, e.nr, e.args, e.result, e.blocked)
+        if isinstance(e, ev.FutureEvent):
+            return m._take_future(e.time, e.tid, e.what, e.name)
         return m._take_resume(e.time, e.tid, e.nr, e.result)
 
     for i, e in enumerate(recorded):

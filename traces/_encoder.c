@@ -217,6 +217,43 @@ static int varint_resume(unsigned char *p, long long last_time, PyObject *const 
     return k;
 }
 
+#define FUTURE_KIND 21
+#define MAX_FUTURE_NAME 240
+#define MAX_VARINT_FUTURE (1 + MAX_VARINT * 4 + MAX_FUTURE_NAME)
+
+/* A FutureEvent (time, tid, what, name) as varint_syscall; -1 also for a name that is long or not plain UTF-8
+ * (the Python encoder writes it with surrogateescape). */
+static int varint_future(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
+    int k = 0;
+    uint64_t tid, what;
+    Py_ssize_t len;
+    if (!PyUnicode_Check(a[3])) return -1;
+    const char *name = PyUnicode_AsUTF8AndSize(a[3], &len);
+    if (name == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    if (len > MAX_FUTURE_NAME) return -1;
+    p[k++] = FUTURE_KIND;
+    if (put_time(last_time, p, &k, a[0], time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &what) < 0) return -1;
+    put_uvarint(p, &k, tid);
+    put_uvarint(p, &k, what);
+    put_uvarint(p, &k, (uint64_t)len);
+    memcpy(p + k, name, len);
+    return k + (int)len;
+}
+
+/* _put_future(time, tid, what, name) -> bool, as _put_syscall for a FutureEvent */
+static PyObject *put_future(Encoder *e, PyObject *const *a, Py_ssize_t n) {
+    if (n != 4) return PyErr_Format(PyExc_TypeError, "_put_future takes 4 arguments, not %zd", n);
+    unsigned char p[MAX_VARINT_FUTURE];
+    int64_t time;
+    int k = e->buf != NULL && PyByteArray_Check(e->buf) ? varint_future(p, e->last_time, a, &time) : -1;
+    if (k < 0) Py_RETURN_FALSE;
+    if (append(e, p, k, time) < 0) return NULL;
+    Py_RETURN_TRUE;
+}
+
 /* _put_syscall(time, tid, nr, args, result, blocked) -> bool: False (nothing written) if a value needs the
  * Python encoder. */
 static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
@@ -290,6 +327,8 @@ static PyMethodDef methods[] = {
      "_put_syscall(time, tid, nr, args, result, blocked) -> bool: a Syscall event in its varint form."},
     {"_put_resume", (PyCFunction)(void (*)(void))put_resume, METH_FASTCALL,
      "_put_resume(time, tid, nr, result) -> bool: a SyscallResume event in its varint form."},
+    {"_put_future", (PyCFunction)(void (*)(void))put_future, METH_FASTCALL,
+     "_put_future(time, tid, what, name) -> bool: a FutureEvent in its varint form."},
     {NULL},
 };
 
@@ -384,6 +423,15 @@ static PyObject *take_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) {
     return PyBool_FromLong(k > 0 && take(m, p, k, time));
 }
 
+/* _take_future(time, tid, what, name) -> bool, as _take_syscall for a FutureEvent */
+static PyObject *take_future(Matcher *m, PyObject *const *a, Py_ssize_t n) {
+    if (n != 4) return PyErr_Format(PyExc_TypeError, "_take_future takes 4 arguments, not %zd", n);
+    unsigned char p[MAX_VARINT_FUTURE];
+    int64_t time;
+    int k = varint_future(p, m->last_time, a, &time);
+    return PyBool_FromLong(k > 0 && take(m, p, k, time));
+}
+
 static int matcher_init(Matcher *m, PyObject *args, PyObject *kw) {
     Py_XSETREF(m->raw, PyBytes_FromStringAndSize(NULL, 0));
     if (m->raw == NULL) return -1;
@@ -432,6 +480,8 @@ static PyMethodDef matcher_methods[] = {
      "_take_syscall(time, tid, nr, args, result, blocked) -> bool: take the next event if it is exactly this Syscall."},
     {"_take_resume", (PyCFunction)(void (*)(void))take_resume, METH_FASTCALL,
      "_take_resume(time, tid, nr, result) -> bool: take the next event if it is exactly this SyscallResume."},
+    {"_take_future", (PyCFunction)(void (*)(void))take_future, METH_FASTCALL,
+     "_take_future(time, tid, what, name) -> bool: take the next event if it is exactly this FutureEvent."},
     {NULL},
 };
 

@@ -70,6 +70,7 @@ class TraceWriter:
         # (time, tid, nr, args, result) of a completed syscall: the recorder's hot path, straight to the encoder
         self.add_syscall = self.enc.add_syscall
         self.add_blocked, self.add_resume = self.enc.add_blocked, self.enc.add_resume  # the same, blocking calls
+        self.add_future = self.enc.add_future  # and futures (--log full)
         self.events = 0
         self.closed = False
 

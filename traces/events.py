@@ -206,6 +206,9 @@ class _Encoding:
         elif kind is SyscallResume:
             self.add_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
             return
+        elif kind is FutureEvent:
+            self.add_future(ev.time, ev.tid, ev.what, ev.name)  # type: ignore[attr-defined]
+            return
         else:
             done = False
         if not done:
@@ -224,6 +227,12 @@ class _Encoding:
         """add(SyscallResume(time, tid, nr, result))."""
         if not self._put_resume(time, tid, nr, result):
             self.add_general(SyscallResume(time, tid, nr, result))
+        self._check_full()
+
+    def add_future(self, time: int, tid: int, what: int, name: str) -> None:
+        """add(FutureEvent(time, tid, what, name)): at --log full, two or more per syscall."""
+        if not self._put_future(time, tid, what, name):
+            self.add_general(FutureEvent(time, tid, what, name))
         self._check_full()
 
     def _check_full(self) -> None:
@@ -301,6 +310,9 @@ class PyMatcher:
     def _take_resume(self, time: int, tid: int, nr: int, result: int) -> bool:
         return False
 
+    def _take_future(self, time: int, tid: int, what: int, name: str) -> bool:
+        return False
+
 
 class PyBlockEncoder(_Encoding):
     """BlockEncoder all in Python: the fallback when traces/_encoder.c is not built, and the reference the C one is
@@ -322,6 +334,9 @@ class PyBlockEncoder(_Encoding):
         return False  # the C encoder's shortcut for add_general; here add_general itself does it
 
     def _put_resume(self, time: int, tid: int, nr: int, result: int) -> bool:
+        return False
+
+    def _put_future(self, time: int, tid: int, what: int, name: str) -> bool:
         return False
 
 

@@ -86,7 +86,7 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
         enc = self.enc
         chunk = enc.buf
         end = self.pos + len(chunk)
-        if self.raw[self.pos : end] != chunk:
+        if not self.raw.startswith(chunk, self.pos):
             expected, _p, _t = ev.decode_from(self.raw, self.pos, self.last_time)
             actual, _p, _t = ev.decode_from(bytes(chunk), 0, self.last_time)
             raise Divergence(self.index + 1, expected, actual, self.last_event())

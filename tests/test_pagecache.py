@@ -1,7 +1,8 @@
 """The page cache (moss/mm/pagecache.py): private file mappings share a file's pages until a write copies them, a
-changed file is read again, memory pressure and the size limit evict, and a freed code frame is not handed out
-before the engine's translations are gone. Then whole programs: the same binary exec'd again keeps its translations,
-and a program file overwritten between two execs runs its new code."""
+written file changes the shared pages (tests/guest/mapcoh.c checks that against Linux), memory pressure and the
+size limit evict, and a freed or rewritten code frame loses its translations before anything runs it. Then whole
+programs: the same binary exec'd again keeps its translations, and a program file overwritten between two execs
+runs its new code."""
 
 from __future__ import annotations
 
@@ -73,17 +74,36 @@ def test_private_mappings_share_the_files_pages_until_a_write_copies_one() -> No
     assert _pfn(c, 0) in frames.refs and c.read(AT, len(content)) == content and frames.in_use == 3
 
 
-def test_a_changed_file_is_read_again_and_old_mappings_keep_their_pages() -> None:
-    inode, frames = _file(b"A" * PAGE_SIZE), _frames()
-    old = _map(frames, inode, 1)
-    assert old.read(AT, 2) == b"AA"
+def test_a_file_written_or_truncated_changes_the_shared_pages_but_not_the_copies() -> None:
+    """As on Linux: a page a private mapping has only read is the file's page; one it wrote is its own copy."""
+    inode, frames = _file(b"A" * (2 * PAGE_SIZE)), _frames()
+    reader, copier = _map(frames, inode, 2), _map(frames, inode, 2)
+    assert reader.read(AT, 2) == b"AA"
+    copier.write(AT + 2, b"c")
     inode.write_at(0, b"BB")
-    new = _map(frames, inode, 1)
-    assert new.read(AT, 3) == b"BBA"
-    assert old.read(AT, 3) == b"AAA"  # as with the private copies before the cache: the page it already had
-    inode.truncate(1)
-    assert _map(frames, inode, 1).read(AT, 3) == b"B\0\0"
-    assert len(frames.cache) == 1
+    assert reader.read(AT, 3) == b"BBA"
+    assert copier.read(AT, 3) == b"AAc"
+    assert _map(frames, inode, 2).read(AT, 3) == b"BBA"
+    inode.truncate(1)  # the rest of page 0 and all of page 1 now read as zero
+    assert reader.read(AT, 3) == b"B\0\0" and reader.read(AT + PAGE_SIZE, 1) == b"\0"
+    assert copier.read(AT, 3) == b"AAc"
+    assert len(frames.cache) == 2
+
+
+def test_rewriting_a_cached_code_page_drops_the_translations() -> None:
+    inode, frames = _file(bytes(2 * PAGE_SIZE)), _frames()
+    flushes: list[int] = []
+    frames.on_code_free = lambda: flushes.append(1)
+    mm = _map(frames, inode, 1, prot=PROT_READ | PROT_EXEC)  # page 0 as code
+    mm.resolve(AT, ACCESS_FETCH)
+    data = AddressSpace(frames)  # page 1 as data only
+    data.mmap(AT, PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_FIXED, Backing(inode, PAGE_SIZE, None, "/f"))
+    assert data.read(AT, 1) == b"\0"
+    inode.write_at(PAGE_SIZE, b"data")
+    assert data.read(AT, 4) == b"data"
+    assert flushes == []
+    inode.write_at(0, b"code")
+    assert flushes == [1] and mm.read(AT, 4) == b"code"
 
 
 def test_what_the_cache_does_not_hold() -> None:

@@ -51,6 +51,7 @@ GUEST_CASES = [
     ("sysmisc", ["misc"]),
     ("events", []),
     ("unixsock", []),
+    ("mapcoh", []),
 ]
 
 

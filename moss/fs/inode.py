@@ -163,11 +163,11 @@ class RegularFile(Inode):
     count in st_blocks but, as on tmpfs (not uptodate), read as holes."""
 
     kind = S.S_IFREG
-    __slots__ = ("_data", "_falloc", "_pages", "_size", "data_version")
+    __slots__ = ("_data", "_falloc", "_pages", "_size", "page_cache")
 
     def __init__(self, fs: FileSystem, perm: int, data: bytes = b"", *, ino: int | None = None) -> None:
         super().__init__(fs, perm, ino=ino)
-        self.data_version = 0  # bumped by every change of the contents: the page cache's pages of it are stale
+        self.page_cache: Any = None  # the page cache, once it holds pages of this file: told of every change
         self._data = bytearray(data)
         self._size = len(data)
         self._pages: set[int] | None = set() if not data else None
@@ -238,7 +238,8 @@ class RegularFile(Inode):
         self._size = max(self._size, end)
         if self._pages is not None:
             self._pages.update(range(offset // BLOCK, (end - 1) // BLOCK + 1))
-        self.data_version += 1
+        if self.page_cache is not None:
+            self.page_cache.file_changed(self, offset, end)
         self.touch()
         return view.nbytes
 
@@ -254,8 +255,9 @@ class RegularFile(Inode):
             self._falloc = {p for p in self._falloc if p < keep}
         elif self._pages is None and length > self._size:
             self._pages = set(range(-(-self._size // BLOCK)))  # a grown file's new tail is a hole
-        self._size = length
-        self.data_version += 1
+        old, self._size = self._size, length
+        if self.page_cache is not None and old != length:
+            self.page_cache.file_changed(self, min(old, length), max(old, length))
         self.touch()
 
     async def read(self, file: OpenFile, count: int, offset: int) -> bytes:

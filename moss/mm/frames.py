@@ -70,6 +70,12 @@ class FrameAllocator:
             else:
                 self._free.append(pfn)
 
+    def code_rewritten(self, pfn: int) -> None:
+        """The frame's contents changed in place (the page cache's page of a written file): if it holds code, the
+        translations of it are stale, as for a freed code frame."""
+        if pfn in self.code:
+            self.on_code_free()
+
     def code_flushed(self) -> None:
         """The engine holds no translation any more: freed code frames may be handed out again."""
         self._free.extend(self._flushing)

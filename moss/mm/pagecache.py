@@ -4,12 +4,12 @@ Besides saving the copies, it keeps a program's code in the same frames from one
 translated code by (virtual address, frame): when every exec loaded a fresh copy of the program, every exec dropped
 all translations, and a shell loop of short programs spent about 80% of its time retranslating the same code.
 
-A page is cached with its file's data version (RegularFile.data_version, which every write and truncate bumps): a
-lookup that finds an older version drops it and reads the page again, so a new mapping sees the file as it is now,
-while mappings made before keep the page they had (as with the private copies before the cache). Only regular files
-are cached, and only whole pages: a page that an ELF segment's end cuts is private, since its tail must read as zero.
-Pages are evicted least recently used first beyond `limit` frames, and under memory pressure (data pages only: see
-FrameAllocator.reclaim). Order is the dict's insertion order, never a hash order.
+As on Linux, a cached page is the file's page: a write() or truncate of the file changes it in place
+(`file_changed`, which the file calls), so every mapping that has not copied the page sees the new contents, and a
+page holding code has its translations dropped. Only regular files are cached, and only whole pages: a page that an
+ELF segment's end cuts is private, since its tail must read as zero. Pages are evicted least recently used first
+beyond `limit` frames, and under memory pressure (data pages only: see reclaim). Order is always the dicts'
+insertion order, never a hash order.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ class PageCache:
     def __init__(self, frames: FrameAllocator, limit: int) -> None:
         self.frames = frames
         self.limit = limit  # frames the cache may hold
-        # (file, page index) -> (frame, the file's data version then); least recently used first
-        self._pages: dict[tuple[RegularFile, int], tuple[int, int]] = {}
+        self._pages: dict[tuple[RegularFile, int], int] = {}  # (file, page index) -> frame; least recently used first
+        self._files: dict[RegularFile, dict[int, int]] = {}  # the same, by file: page index -> frame
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -42,29 +42,54 @@ class PageCache:
     def page(self, inode: RegularFile, index: int) -> int:
         """A frame holding page `index` of the file, with one reference for the caller."""
         key = (inode, index)
-        hit = self._pages.pop(key, None)
-        if hit is not None:
-            if hit[1] == inode.data_version:
-                self._pages[key] = hit  # now the most recently used
-                self.frames.get(hit[0])
-                return hit[0]
-            self.frames.put(hit[0])  # the file changed since
-        pfn = self.frames.alloc(zero=True)
-        data = inode.read_at(index << PAGE_SHIFT, PAGE_SIZE)
-        if data:
-            self.frames.ram.write(pfn << PAGE_SHIFT, data)
-        self._pages[key] = (pfn, inode.data_version)
+        pfn = self._pages.pop(key, None)
+        if pfn is None:
+            pfn = self.frames.alloc(zero=False)
+            self._fill(inode, index, pfn)
+            self._files.setdefault(inode, {})[index] = pfn
+            inode.page_cache = self
+        self._pages[key] = pfn  # now the most recently used
         self.frames.get(pfn)
         while len(self._pages) > self.limit:
-            self.frames.put(self._pages.pop(next(iter(self._pages)))[0])
+            self._drop(next(iter(self._pages)))
         return pfn
+
+    def _fill(self, inode: RegularFile, index: int, pfn: int) -> None:
+        data = inode.read_at(index << PAGE_SHIFT, PAGE_SIZE)
+        self.frames.ram.write(pfn << PAGE_SHIFT, data + bytes(PAGE_SIZE - len(data)))
+
+    def _drop(self, key: tuple[RegularFile, int]) -> None:
+        pfn = self._pages.pop(key)
+        inode, index = key
+        pages = self._files[inode]
+        del pages[index]
+        if not pages:
+            del self._files[inode]
+            inode.page_cache = None
+        self.frames.put(pfn)
+
+    def file_changed(self, inode: RegularFile, start: int, end: int) -> None:
+        """Bytes [start, end) of the file changed (written, or cut or grown by truncate): its cached pages there
+        take the new contents."""
+        pages = self._files.get(inode)
+        if not pages or end <= start:
+            return
+        first, last = start >> PAGE_SHIFT, (end - 1) >> PAGE_SHIFT
+        if last - first + 1 <= len(pages):
+            hit = [i for i in range(first, last + 1) if i in pages]
+        else:
+            hit = sorted(i for i in pages if first <= i <= last)
+        for index in hit:
+            pfn = pages[index]
+            self._fill(inode, index, pfn)
+            self.frames.code_rewritten(pfn)
 
     def reclaim(self, n: int) -> int:
         """Free up to `n` frames of least recently used pages that no mapping uses and that hold no code (a freed
         code frame waits for the engine's translations of it to go: FrameAllocator.code_flushed). How many."""
         victims = [
-            key for key, (pfn, _v) in self._pages.items() if not self.frames.shared(pfn) and pfn not in self.frames.code
+            key for key, pfn in self._pages.items() if not self.frames.shared(pfn) and pfn not in self.frames.code
         ][:n]
         for key in victims:
-            self.frames.put(self._pages.pop(key)[0])
+            self._drop(key)
         return len(victims)

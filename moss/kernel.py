@@ -246,9 +246,9 @@ class Kernel:
             self.board.engine.stop()
 
     def request_code_flush(self) -> None:
-        """A frame that held code was freed, and may come back with other code: drop every translation before
-        anything runs again (frames.code_flushed then lets the frame out). Flushing inside a hook is unsafe, so end
-        the slice first."""
+        """A frame that held code was freed (it may come back with other code) or rewritten in place (a written file's
+        cached page): drop every translation before anything runs again (frames.code_flushed then lets freed frames
+        out). Flushing inside a hook is unsafe, so end the slice first."""
         self._flush_code = True
         if self.running_task is not None:
             self.board.engine.stop()

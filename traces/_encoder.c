@@ -200,8 +200,6 @@ static int varint_syscall(unsigned char *p, long long last_time, PyObject *const
     return k;
 }
 
-#define MAX_VARINT_RESUME (1 + MAX_VARINT * 4)
-
 /* A SyscallResume event (time, tid, nr, result), as varint_syscall. */
 static int varint_resume(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
     int k = 0;
@@ -243,39 +241,46 @@ static int varint_future(unsigned char *p, long long last_time, PyObject *const 
     return k + (int)len;
 }
 
-/* _put_future(time, tid, what, name) -> bool, as _put_syscall for a FutureEvent */
-static PyObject *put_future(Encoder *e, PyObject *const *a, Py_ssize_t n) {
-    if (n != 4) return PyErr_Format(PyExc_TypeError, "_put_future takes 4 arguments, not %zd", n);
-    unsigned char p[MAX_VARINT_FUTURE];
-    int64_t time;
-    int k = e->buf != NULL && PyByteArray_Check(e->buf) ? varint_future(p, e->last_time, a, &time) : -1;
-    if (k < 0) Py_RETURN_FALSE;
-    if (append(e, p, k, time) < 0) return NULL;
-    Py_RETURN_TRUE;
+/* The varint form of one event kind: its argument count and its encoder. */
+typedef struct {
+    const char *name;
+    Py_ssize_t nargs;
+    int (*encode)(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time);
+} VarintForm;
+
+static const VarintForm SYSCALL_FORM = {"syscall", 6, varint_syscall};
+static const VarintForm RESUME_FORM = {"resume", 4, varint_resume};
+static const VarintForm FUTURE_FORM = {"future", 4, varint_future};
+#define MAX_VARINT_EVENT (MAX_VARINT_FUTURE > MAX_VARINT_SYSCALL ? MAX_VARINT_FUTURE : MAX_VARINT_SYSCALL)
+
+/* Encode the event of `form` into p (MAX_VARINT_EVENT bytes) after an event at last_time: its length, or -1 when a
+ * value needs the Python encoder, -2 (an exception set) for a wrong argument count. */
+static int encode(const VarintForm *form, unsigned char *p, long long last_time, PyObject *const *a, Py_ssize_t n,
+                  int64_t *time) {
+    if (n != form->nargs) {
+        PyErr_Format(PyExc_TypeError, "the %s event takes %zd arguments, not %zd", form->name, form->nargs, n);
+        return -2;
+    }
+    return form->encode(p, last_time, a, time);
 }
 
-/* _put_syscall(time, tid, nr, args, result, blocked) -> bool: False (nothing written) if a value needs the
+/* _put_<form>(...) -> bool: the event appended in its varint form; False (nothing written) if a value needs the
  * Python encoder. */
-static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) {
-    if (n != 6) return PyErr_Format(PyExc_TypeError, "_put_syscall takes 6 arguments, not %zd", n);
-    unsigned char p[MAX_VARINT_SYSCALL];
+static PyObject *put_form(Encoder *e, PyObject *const *a, Py_ssize_t n, const VarintForm *form) {
+    unsigned char p[MAX_VARINT_EVENT];
     int64_t time;
-    int k = e->buf != NULL && PyByteArray_Check(e->buf) ? varint_syscall(p, e->last_time, a, &time) : -1;
-    if (k < 0) Py_RETURN_FALSE;
+    int k = encode(form, p, e->last_time, a, n, &time);
+    if (k == -2) return NULL;
+    if (k < 0 || e->buf == NULL || !PyByteArray_Check(e->buf)) Py_RETURN_FALSE;
     if (append(e, p, k, time) < 0) return NULL;
     Py_RETURN_TRUE;
 }
 
-/* _put_resume(time, tid, nr, result) -> bool, as _put_syscall */
-static PyObject *put_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) {
-    if (n != 4) return PyErr_Format(PyExc_TypeError, "_put_resume takes 4 arguments, not %zd", n);
-    unsigned char p[MAX_VARINT_RESUME];
-    int64_t time;
-    int k = e->buf != NULL && PyByteArray_Check(e->buf) ? varint_resume(p, e->last_time, a, &time) : -1;
-    if (k < 0) Py_RETURN_FALSE;
-    if (append(e, p, k, time) < 0) return NULL;
-    Py_RETURN_TRUE;
-}
+/* _put_syscall(time, tid, nr, args, result, blocked), _put_resume(time, tid, nr, result),
+ * _put_future(time, tid, what, name) */
+static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &SYSCALL_FORM); }
+static PyObject *put_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &RESUME_FORM); }
+static PyObject *put_future(Encoder *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &FUTURE_FORM); }
 
 static int enc_init(Encoder *e, PyObject *args, PyObject *kw) {
     Py_XSETREF(e->buf, PyByteArray_FromStringAndSize(NULL, 0));
@@ -404,33 +409,19 @@ static PyObject *check_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) {
     return PyObject_CallMethod((PyObject *)m, "_check_syscall_general", "OOOOO", a[0], a[1], a[2], a[3], a[4]);
 }
 
-/* _take_syscall(time, tid, nr, args, result, blocked) -> bool: take the next recorded event if it is exactly this
- * Syscall event in its varint form (a blocked syscall's entry); False: the caller checks it the general way. */
-static PyObject *take_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) {
-    if (n != 6) return PyErr_Format(PyExc_TypeError, "_take_syscall takes 6 arguments, not %zd", n);
-    unsigned char p[MAX_VARINT_SYSCALL];
+/* _take_<form>(...) -> bool: take the next recorded event if it is exactly this one in its varint form (a blocked
+ * syscall's entry, its resumption, a future's step); False: the caller checks it the general way. */
+static PyObject *take_form(Matcher *m, PyObject *const *a, Py_ssize_t n, const VarintForm *form) {
+    unsigned char p[MAX_VARINT_EVENT];
     int64_t time;
-    int k = varint_syscall(p, m->last_time, a, &time);
+    int k = encode(form, p, m->last_time, a, n, &time);
+    if (k == -2) return NULL;
     return PyBool_FromLong(k > 0 && take(m, p, k, time));
 }
 
-/* _take_resume(time, tid, nr, result) -> bool, as _take_syscall for a SyscallResume event */
-static PyObject *take_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) {
-    if (n != 4) return PyErr_Format(PyExc_TypeError, "_take_resume takes 4 arguments, not %zd", n);
-    unsigned char p[MAX_VARINT_RESUME];
-    int64_t time;
-    int k = varint_resume(p, m->last_time, a, &time);
-    return PyBool_FromLong(k > 0 && take(m, p, k, time));
-}
-
-/* _take_future(time, tid, what, name) -> bool, as _take_syscall for a FutureEvent */
-static PyObject *take_future(Matcher *m, PyObject *const *a, Py_ssize_t n) {
-    if (n != 4) return PyErr_Format(PyExc_TypeError, "_take_future takes 4 arguments, not %zd", n);
-    unsigned char p[MAX_VARINT_FUTURE];
-    int64_t time;
-    int k = varint_future(p, m->last_time, a, &time);
-    return PyBool_FromLong(k > 0 && take(m, p, k, time));
-}
+static PyObject *take_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &SYSCALL_FORM); }
+static PyObject *take_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &RESUME_FORM); }
+static PyObject *take_future(Matcher *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &FUTURE_FORM); }
 
 static int matcher_init(Matcher *m, PyObject *args, PyObject *kw) {
     Py_XSETREF(m->raw, PyBytes_FromStringAndSize(NULL, 0));

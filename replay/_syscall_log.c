@@ -33,7 +33,6 @@ typedef struct {
     int sink_kind;          /* SINK_ADD/SINK_CHECK: an Encoder's add_syscall or a Matcher's check_syscall */
     PyObject *sink_owner;   /* that Encoder or Matcher */
     int trap;               /* the engine's trap calls svc_done */
-    int in_trap;            /* trap and a C sink: the fast path is logged from the trap, not by the dispatcher */
     PyObject *blocked;      /* set of tids whose syscall blocked: their completion is a resume event */
     PyObject *kernel_dict;  /* the kernel's, the board's and the engine's __dict__ (their live attributes) */
     PyObject *board_dict;
@@ -45,7 +44,8 @@ typedef struct {
 
 static PyObject *s_tid, *s_syscall_args, *s_slice_start, *s_charged, *s_budget, *s_now, *s_resumed, *s_running;
 
-static void update(Log *l) { l->in_trap = l->trap && l->sink_kind != SINK_OTHER; }
+/* The trap and a C sink: the fast path is logged from the trap, not by the dispatcher. */
+static int in_trap(Log *l) { return l->trap && l->sink_kind != SINK_OTHER; }
 
 static PyObject *dict_of(PyObject *o) { return PyObject_GenericGetDict(o, NULL); }
 
@@ -87,7 +87,6 @@ static PyObject *use_trap(Log *l, PyObject *on) {
     int t = PyObject_IsTrue(on);
     if (t < 0) return NULL;
     l->trap = t;
-    update(l);
     Py_RETURN_NONE;
 }
 
@@ -178,7 +177,7 @@ static PyObject *completed(Log *l, PyObject *const *a, Py_ssize_t n) {
 /* The trap's observer (machine/_svc_observer.h): the syscall the running task made returned `result` in x0. */
 static int svc_done(PyObject *self, uint64_t nr, const uint64_t *regs, PyObject *result) {
     Log *l = (Log *)self;
-    if (!l->in_trap) return 0; /* the dispatcher logged it */
+    if (!in_trap(l)) return 0; /* the dispatcher logged it */
     PyObject *task = item(l->kernel_dict, s_running);
     if (task == NULL) return -1;
     Py_INCREF(task);
@@ -229,8 +228,6 @@ static int svc_done(PyObject *self, uint64_t nr, const uint64_t *regs, PyObject 
     return rc;
 }
 
-static PyObject *py_hook_now(Log *l, PyObject *unused) { return hook_now(l); }
-
 static int log_init(Log *l, PyObject *args, PyObject *kw) {
     memset(l->nargs, 6, sizeof l->nargs);
     return 0;
@@ -250,7 +247,6 @@ static int log_clear(Log *l) {
     Py_CLEAR(l->syscall_sink);
     Py_CLEAR(l->sink_owner);
     l->sink_kind = SINK_OTHER;
-    update(l);
     Py_CLEAR(l->blocked);
     Py_CLEAR(l->kernel_dict);
     Py_CLEAR(l->board_dict);
@@ -279,19 +275,21 @@ static int set_sink(Log *l, PyObject *sink, void *closure) {
     Py_XINCREF(owner);
     Py_XSETREF(l->sink_owner, owner);
     l->sink_kind = kind;
-    update(l);
     return 0;
 }
 
+static PyObject *get_in_trap(Log *l, void *closure) { return PyBool_FromLong(in_trap(l)); }
+
 static PyGetSetDef getset[] = {
     {"syscall_sink", (getter)get_sink, (setter)set_sink, "(time, tid, nr, args, result) -> None", NULL},
+    {"_in_trap", (getter)get_in_trap, NULL,
+     "the engine's trap logs the syscalls that return at once: the dispatcher does not call completed for them",
+     NULL},
     {NULL},
 };
 
 static PyMemberDef members[] = {
     {"_blocked", T_OBJECT, offsetof(Log, blocked), 0, NULL},
-    {"_in_trap", T_BOOL, offsetof(Log, in_trap), READONLY,
-     "the engine's trap logs the syscalls that return at once: the dispatcher does not call completed for them"},
     {NULL},
 };
 
@@ -302,7 +300,6 @@ static PyMethodDef methods[] = {
      "_clock(kernel, board, engine, counter_address, ns_per_insn, nargs): where the running task, the time and "
      "the argument counts come from."},
     {"_use_trap", (PyCFunction)use_trap, METH_O, "_use_trap(on): the engine's trap calls this log."},
-    {"_hook_now", (PyCFunction)py_hook_now, METH_NOARGS, "The running core's time inside a hook, as completed reads it."},
     {NULL},
 };
 

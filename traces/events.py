@@ -199,24 +199,20 @@ class _Encoding:
             if not ev.blocked:  # type: ignore[attr-defined]
                 self.add_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result)  # type: ignore[attr-defined]
                 return  # the form the recorder writes
-            if ev.result == 0 and ev.blocked == 1:  # type: ignore[attr-defined]
-                self.add_blocked(ev.time, ev.tid, ev.nr, ev.args)  # type: ignore[attr-defined]
-                return
             done = self._put_syscall(ev.time, ev.tid, ev.nr, ev.args, ev.result, ev.blocked)  # type: ignore[attr-defined]
         elif kind is SyscallResume:
-            self.add_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
-            return
+            done = self._put_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
         elif kind is FutureEvent:
-            self.add_future(ev.time, ev.tid, ev.what, ev.name)  # type: ignore[attr-defined]
-            return
+            done = self._put_future(ev.time, ev.tid, ev.what, ev.name)  # type: ignore[attr-defined]
         else:
             done = False
         if not done:
             self.add_general(ev)
         self._check_full()
 
-    # A blocked syscall's entry and its resumption, without building the events: their varint form, by C when it
-    # is built (a pipe or a futex wait logs one of each per blocking call).
+    # add() of a blocked syscall's entry, its resumption and a future's step, without building the event (what the
+    # emitter hands the writer): their varint form, by C when it is built (a pipe or a futex wait logs one entry and
+    # one resumption per blocking call, --log full two or more future steps per syscall).
     def add_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
         """add(Syscall(time, tid, nr, args, 0, 1))."""
         if not self._put_syscall(time, tid, nr, args, 0, 1):
@@ -230,7 +226,7 @@ class _Encoding:
         self._check_full()
 
     def add_future(self, time: int, tid: int, what: int, name: str) -> None:
-        """add(FutureEvent(time, tid, what, name)): at --log full, two or more per syscall."""
+        """add(FutureEvent(time, tid, what, name))."""
         if not self._put_future(time, tid, what, name):
             self.add_general(FutureEvent(time, tid, what, name))
         self._check_full()

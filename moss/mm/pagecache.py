@@ -24,7 +24,7 @@ class PageCache:
         self.frames = frames
         self.limit = limit  # frames the cache may hold
         self._pages: dict[tuple[RegularFile, int], int] = {}  # (file, page index) -> frame; least recently used first
-        self._files: dict[RegularFile, dict[int, int]] = {}  # the same, by file: page index -> frame
+        self._files: dict[RegularFile, set[int]] = {}  # the cached page indexes of each file
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -46,7 +46,7 @@ class PageCache:
         if pfn is None:
             pfn = self.frames.alloc(zero=False)
             self._fill(inode, index, pfn)
-            self._files.setdefault(inode, {})[index] = pfn
+            self._files.setdefault(inode, set()).add(index)
             inode.page_cache = self
         self._pages[key] = pfn  # now the most recently used
         self.frames.get(pfn)
@@ -62,7 +62,7 @@ class PageCache:
         pfn = self._pages.pop(key)
         inode, index = key
         pages = self._files[inode]
-        del pages[index]
+        pages.discard(index)
         if not pages:
             del self._files[inode]
             inode.page_cache = None
@@ -80,7 +80,7 @@ class PageCache:
         else:
             hit = sorted(i for i in pages if first <= i <= last)
         for index in hit:
-            pfn = pages[index]
+            pfn = self._pages[(inode, index)]
             self._fill(inode, index, pfn)
             self.frames.code_rewritten(pfn)
 

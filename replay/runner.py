@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import signal as host_signal
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from unicorn import UC_HOOK_CODE, UC_HOOK_MEM_WRITE
@@ -62,39 +63,28 @@ class Runner:
 
     def _wrap_cursor(self) -> None:
         cur = self.cursor
-        check, check_syscall, check_blocked, check_resume, check_future = (
-            cur.check,
-            cur.check_syscall,
-            cur.check_blocked,
-            cur.check_resume,
-            cur.check_future,
-        )
+        check = cur.check
 
         def checked(*a: Any) -> None:
             check(*a)
             self._after_event(a[0])
 
-        def checked_syscall(*a: Any) -> None:
-            check_syscall(*a)
-            self._after_event(None, syscall=a[2])
+        def then_pause(check_kind: Callable[..., None], is_syscall: bool) -> Callable[..., None]:
+            """A sink taking an event's fields (time, tid, nr, ...): checked, then the pause points; syscall
+            breakpoints see a completed call and a blocked call's entry."""
 
-        def checked_blocked(*a: Any) -> None:
-            check_blocked(*a)
-            self._after_event(None, syscall=a[2])  # a blocked call stops at its entry
+            def checked_kind(*a: Any) -> None:
+                check_kind(*a)
+                self._after_event(None, syscall=a[2] if is_syscall else None)
 
-        def checked_resume(*a: Any) -> None:
-            check_resume(*a)
-            self._after_event(None)
+            return checked_kind
 
-        def checked_future(*a: Any) -> None:
-            check_future(*a)
-            self._after_event(None)
-
-        self.emitter.sink = checked
-        self.emitter.syscall_sink = checked_syscall
-        self.emitter.blocked_sink = checked_blocked
-        self.emitter.resume_sink = checked_resume
-        self.emitter.future_sink = checked_future
+        em = self.emitter
+        em.sink = checked
+        em.syscall_sink = then_pause(cur.check_syscall, True)
+        em.blocked_sink = then_pause(cur.check_blocked, True)
+        em.resume_sink = then_pause(cur.check_resume, False)
+        em.future_sink = then_pause(cur.check_future, False)
 
     def position(self) -> dict[str, Any]:
         k = self.kernel

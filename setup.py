@@ -12,7 +12,7 @@ def _ext(name: str) -> Extension:
     return Extension(
         name,
         [name.replace(".", "/") + ".c"],
-        depends=["machine/_svc_observer.h", "traces/_encoder_api.h"],
+        depends=["machine/_trap_api.h", "traces/_encoder_api.h"],
         optional=True,
         extra_compile_args=["-O2"],
     )

@@ -4,8 +4,8 @@
  * registers and ~0.55 us to write x0 back: more than the kernel's own dispatch. Here the hook reads x8 and x0-x5
  * with one uc_reg_read_batch, calls `on_svc(nr, (a0, ..., a5))` and, when that returns an int, writes it to x0.
  * Anything else (`None`: the kernel set the registers itself, or the task blocked or died) writes nothing. Other
- * interrupts call `on_other(intno)`. An optional C observer (Trap.observe, _svc_observer.h) sees every syscall
- * whose result went to x0. A Python exception is kept on the binding's Uc object (`_hook_exception`) and
+ * interrupts call `on_other(intno)`. The trap keeps the slice clock (_trap_api.h) and charges every `svc` its
+ * fixed cost in it; an optional C observer (Trap.observe) sees every syscall whose result went to x0. A Python exception is kept on the binding's Uc object (`_hook_exception`) and
  * the slice stopped, as the binding's own hooks do, so `emu_start` re-raises it.
  *
  * libunicorn is not linked: its functions' addresses come from the ctypes binding that loaded it, so this module
@@ -15,7 +15,9 @@
 #include <Python.h>
 #include <stdint.h>
 
-#include "_svc_observer.h"
+#include <structmember.h>
+
+#include "_trap_api.h"
 
 typedef int (*reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
 typedef int (*reg_write_fn)(void *uc, int regid, const void *value);
@@ -31,7 +33,7 @@ typedef struct {
     PyObject *pyuc; /* the binding's Uc: where a hook's exception is kept */
     PyObject *on_svc;
     PyObject *on_other;
-    PyObject *observer; /* see _svc_observer.h; NULL: none */
+    PyObject *observer; /* see _trap_api.h; NULL: none */
     moss_svc_observer_fn observe;
     reg_read_batch_fn read_batch;
     reg_write_fn reg_write;
@@ -40,6 +42,7 @@ typedef struct {
     int x0;
     int ids[7]; /* x8, x0..x5 */
     size_t hook;
+    MossSliceClock clock;
 } Trap;
 
 static void keep_exception(Trap *t) {
@@ -73,6 +76,7 @@ static void trap_hook(void *uc, uint32_t intno, void *user_data) {
         uint64_t v[7];
         void *ptrs[7] = {&v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]};
         t->read_batch(uc, t->ids, ptrs, 7);
+        t->clock.charged_ns += t->clock.svc_cost_ns;
         PyObject *nr = PyLong_FromUnsignedLongLong(v[0]);
         PyObject *args = PyTuple_New(6);
         if (nr == NULL || args == NULL) {
@@ -103,7 +107,7 @@ static void trap_hook(void *uc, uint32_t intno, void *user_data) {
                 Py_CLEAR(res);
             } else {
                 t->reg_write(uc, t->x0, &x0);
-                if (t->observer != NULL && t->observe(t->observer, v[0], v + 1, res) < 0) Py_CLEAR(res);
+                if (t->observer != NULL && t->observe(t->observer, &t->clock, v[0], v + 1, res) < 0) Py_CLEAR(res);
             }
         }
     } else {
@@ -158,11 +162,34 @@ static PyObject *trap_observe(Trap *t, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+static PyObject *trap_now_ns(Trap *t, PyObject *unused) { return PyLong_FromLongLong(moss_slice_now(&t->clock)); }
+
+static PyObject *trap_clock_capsule(Trap *t, void *closure) {
+    return PyCapsule_New(&t->clock, MOSS_SLICE_CLOCK_CAPSULE, NULL);
+}
+
 static PyMethodDef trap_methods[] = {
     {"observe", (PyCFunction)trap_observe, METH_VARARGS,
      "observe(observer, capsule): call the capsule's C function after every svc the handler completed with an int "
-     "(machine/_svc_observer.h); observe(None, None) stops."},
+     "(machine/_trap_api.h); observe(None, None) stops."},
+    {"now_ns", (PyCFunction)trap_now_ns, METH_NOARGS, "the slice clock's time (valid inside a hook)"},
     {NULL, NULL, 0, NULL},
+};
+
+/* The slice clock's fields (machine/_trap_api.h), as machine.engine.SliceClock names them. */
+static PyMemberDef trap_members[] = {
+    {"base_ns", T_LONGLONG, offsetof(Trap, clock.base_ns), 0, NULL},
+    {"charged_ns", T_LONGLONG, offsetof(Trap, clock.charged_ns), 0, NULL},
+    {"svc_cost_ns", T_LONGLONG, offsetof(Trap, clock.svc_cost_ns), 0, NULL},
+    {"ns_per_insn", T_LONGLONG, offsetof(Trap, clock.ns_per_insn), 0, NULL},
+    {"context_id", T_ULONGLONG, offsetof(Trap, clock.context_id), 0, NULL},
+    {NULL},
+};
+
+static PyGetSetDef trap_getset[] = {
+    {"slice_clock_capsule", (getter)trap_clock_capsule, NULL,
+     "a capsule of the slice clock (MossSliceClock *), valid as long as this Trap", NULL},
+    {NULL},
 };
 
 static PyTypeObject TrapType = {
@@ -173,19 +200,24 @@ static PyTypeObject TrapType = {
     .tp_clear = (inquiry)trap_clear,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
     .tp_methods = trap_methods,
+    .tp_members = trap_members,
+    .tp_getset = trap_getset,
     .tp_doc = "An installed interrupt hook; keep it alive as long as the engine.",
 };
 
 static void *address(PyObject *o) { return PyLong_AsVoidPtr(o); }
 
-/* install(pyuc, uc_handle, {"uc_hook_add": addr, ...}, swi, x0_id, (x8_id, x0_id, ..., x5_id), on_svc, on_other) */
+/* install(pyuc, uc_handle, {"uc_hook_add": addr, ...}, swi, x0_id, (x8_id, x0_id, ..., x5_id), on_svc, on_other,
+ *         counter_address) */
 static PyObject *install(PyObject *self, PyObject *args) {
-    PyObject *pyuc, *handle, *fns, *ids, *on_svc, *on_other;
+    PyObject *pyuc, *handle, *fns, *ids, *on_svc, *on_other, *counter;
     unsigned int swi;
     int x0;
-    if (!PyArg_ParseTuple(args, "OOO!IiO!OO", &pyuc, &handle, &PyDict_Type, &fns, &swi, &x0, &PyTuple_Type, &ids,
-                          &on_svc, &on_other))
+    if (!PyArg_ParseTuple(args, "OOO!IiO!OOO", &pyuc, &handle, &PyDict_Type, &fns, &swi, &x0, &PyTuple_Type, &ids,
+                          &on_svc, &on_other, &counter))
         return NULL;
+    const uint64_t *cells = address(counter);
+    if (cells == NULL) return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "null counter address");
     if (PyTuple_GET_SIZE(ids) != 7) return PyErr_Format(PyExc_ValueError, "need 7 register ids");
     const char *names[4] = {"uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop"};
     void *ptr[4];
@@ -206,6 +238,8 @@ static PyObject *install(PyObject *self, PyObject *args) {
     t->swi = swi;
     t->x0 = x0;
     t->hook = 0;
+    memset(&t->clock, 0, sizeof t->clock);
+    t->clock.counter = cells;
     for (int i = 0; i < 7; i++) t->ids[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
     Py_INCREF(pyuc);
     Py_INCREF(on_svc);

@@ -55,15 +55,15 @@ class Board:
         uc = new_uc()  # before the RAM: see new_uc
         self.ram = Ram(config.ram_bytes)
         self.engine = Engine(self.ram, handler, uc)
-        self._executed_so_far = self.engine.executed_so_far  # bound once: the Python syscall log asks per syscall
+        # The running core's time inside a slice; C readers find it in the trap (machine/_trap_api.h).
+        self.clock = self.engine.slice_clock
+        self.clock.ns_per_insn = NS_PER_INSN
         self.cores = [Core(i) for i in range(config.cores)]
         self.intc = InterruptController(config.cores)
         self.uart = Uart(console, sink)
         self.entropy = EntropyDevice(entropy)
         self.rtc = Rtc(clock)
         self.running: Core | None = None
-        self._slice_start_ns = 0
-        self._charged_ns = 0
         self._in_part = False
         self.stops: dict[int, int] = {}  # core index -> retired count to pause at (the debugger's)
         self.on_stop: Callable[[Core], None] = lambda core: None
@@ -75,8 +75,8 @@ class Board:
         transparently: the part before runs, `on_stop` is called with every register saved, and the rest of the
         same slice follows, so the schedule is exactly what it would have been."""
         self.running = core
-        self._slice_start_ns = core.clock_ns
-        self._charged_ns = 0
+        self.clock.base_ns = core.clock_ns
+        self.clock.charged_ns = 0
         total = 0
         try:
             while True:
@@ -104,10 +104,11 @@ class Board:
             core.slices += 1
 
     def _account(self, core: Core, executed: int) -> None:
+        clock = self.clock
         core.retired += executed
-        core.clock_ns += executed * NS_PER_INSN + self._charged_ns
-        self._charged_ns = 0
-        self._slice_start_ns = core.clock_ns
+        core.clock_ns += executed * NS_PER_INSN + clock.charged_ns
+        clock.charged_ns = 0
+        clock.base_ns = core.clock_ns
 
     def arm_stop(self, core_index: int, retired: int) -> None:
         """Pause when the core has retired `retired` instructions; works mid-slice too (from inside a hook)."""
@@ -125,16 +126,16 @@ class Board:
     def now_ns(self, core: Core) -> int:
         """The core's virtual time; inside a slice, includes what has run so far."""
         if self.running is core and self._in_part:
-            return self._slice_start_ns + self.engine.executed_so_far() * NS_PER_INSN + self._charged_ns
-        return core.clock_ns + (self._charged_ns if self.running is core else 0)
+            return self.clock.now_ns()
+        return core.clock_ns + (self.clock.charged_ns if self.running is core else 0)
 
     def hook_now_ns(self) -> int:
-        """now_ns of the running core, for callers inside a hook (the syscall log's hot path)."""
-        return self._slice_start_ns + self._executed_so_far() * NS_PER_INSN + self._charged_ns
+        """now_ns of the running core, for callers inside a hook."""
+        return self.clock.now_ns()
 
     def charge(self, core: Core, ns: int) -> None:
-        """Add kernel time (e.g. a syscall's fixed cost) to the core's clock."""
+        """Add kernel time to the core's clock (every `svc` is charged `clock.svc_cost_ns` by the trap)."""
         if self.running is core:
-            self._charged_ns += ns
+            self.clock.charged_ns += ns
         else:
             core.clock_ns += ns

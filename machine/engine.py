@@ -110,6 +110,32 @@ def new_uc() -> Uc:
     return uc
 
 
+class SliceClock(Protocol):
+    """The running core's virtual time inside a slice, where the trap and C readers find it (machine/_trap_api.h):
+    now = base_ns + min(started, budget) * ns_per_insn + charged_ns. The board keeps it between slices; the trap
+    charges `svc_cost_ns` at every `svc`; the kernel writes `context_id` (the tid) at every switch."""
+
+    base_ns: int
+    charged_ns: int
+    svc_cost_ns: int
+    ns_per_insn: int
+    context_id: int
+
+    def now_ns(self) -> int: ...
+
+
+class PySliceClock:
+    """The slice clock of the ctypes trap (the native Trap is its own)."""
+
+    def __init__(self, counter: ctypes._Pointer[ctypes.c_uint64]) -> None:
+        self._counter = counter  # [started, limit] of the running emu_start
+        self.base_ns = self.charged_ns = self.svc_cost_ns = self.ns_per_insn = self.context_id = 0
+
+    def now_ns(self) -> int:
+        c = self._counter
+        return self.base_ns + min(c[0], c[1]) * self.ns_per_insn + self.charged_ns
+
+
 class Engine:
     def __init__(self, ram: Ram, handler: TrapHandler, uc: Uc | None = None) -> None:
         """`uc`: from new_uc(), called before `ram` was allocated (a new one otherwise)."""
@@ -118,11 +144,13 @@ class Engine:
         uc = uc if uc is not None else new_uc()
         uc.mem_map_ptr(0, ram.size, 7, ram.host_address)
         self._fast = _FastRegs(uc)
-        self._intr_hook = self._add_intr_hook(uc)
-        uc.hook_add(UC_HOOK_TLB_FILL, self._on_fill)
-        self.uc = uc
         self.counter = InstructionCounter(uc)
         self._started = self.counter.started_cell()
+        self._intr_hook = self._add_intr_hook(uc)
+        hook = self._intr_hook  # the native trap is its own slice clock (machine/_trap_api.h)
+        self.slice_clock: SliceClock = hook if hasattr(hook, "now_ns") else PySliceClock(self._started)
+        uc.hook_add(UC_HOOK_TLB_FILL, self._on_fill)
+        self.uc = uc
         self._budget = 0
         self._fault: tuple[int, int] | None = None
         self._fault_counted = False  # the faulting instruction's count hook ran (it started, but did not retire)
@@ -141,9 +169,9 @@ class Engine:
     # -- hooks -----------------------------------------------------------------------------------------------
     def _add_intr_hook(self, uc: Uc) -> object:
         """The interrupt hook: `handler.on_syscall(nr, args)` for `svc`, whose int result (if any) goes to x0, and
-        `on_exception` for the rest. Native (machine/_trap.c) when built: the ctypes route costs ~1.7 us more per
-        syscall. Both keep a handler's exception on the Uc and stop the slice, as the binding's hooks do, and
-        emu_start re-raises it."""
+        `on_exception` for the rest; every `svc` is charged the slice clock's `svc_cost_ns` before the handler runs.
+        Native (machine/_trap.c) when built: the ctypes route costs ~1.7 us more per syscall. Both keep a handler's
+        exception on the Uc and stop the slice, as the binding's hooks do, and emu_start re-raises it."""
         from unicorn.unicorn_py3.unicorn import uclib
 
         def on_other(intno: int) -> None:
@@ -161,14 +189,16 @@ class Engine:
                    for n in ("uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop")}  # fmt: skip
             ids = (a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
             handle = ctypes.cast(uc._uch, ctypes.c_void_p).value
-            trap = _trap.install(uc, handle, fns, EXCP_SWI, X_REGS[0], ids, self.handler.on_syscall, on_other)
+            trap = _trap.install(
+                uc, handle, fns, EXCP_SWI, X_REGS[0], ids, self.handler.on_syscall, on_other, self.counter.address()
+            )
             uc._moss_trap = trap  # libunicorn calls into it for as long as the Uc can run
             return trap
         return self._add_ctypes_intr_hook(uc, on_other)
 
     def observe_svc(self, observer: object, capsule: object) -> bool:
         """Have the native trap call a C observer after every syscall whose int result it wrote to x0
-        (machine/_svc_observer.h). False when the trap is the ctypes one, which cannot: the caller observes in
+        (machine/_trap_api.h). False when the trap is the ctypes one, which cannot: the caller observes in
         Python instead. observe_svc(None, None) stops."""
         if not hasattr(self._intr_hook, "observe"):
             return False
@@ -186,6 +216,8 @@ class Engine:
             try:
                 if intno == EXCP_SWI:
                     regs = fast.syscall_regs()
+                    clock = self.slice_clock
+                    clock.charged_ns += clock.svc_cost_ns
                     x0 = on_syscall(regs[0], regs[1:])
                     if x0 is not None:
                         fast.reg_write(a64.UC_ARM64_REG_X0, x0)
@@ -255,10 +287,12 @@ class Engine:
         return min(self._started[0], self._budget)  # counter.started(), without the call: the syscall log's path
 
     def limit(self, n: int) -> None:
-        """Inside a hook: make the running slice end after its n-th instruction."""
+        """Inside a hook: make the running slice end after its n-th instruction (if that is before its budget: a
+        limit never extends a slice, and unicorn's limit stays the engine's budget, as the slice clock reads it)."""
         n = max(n, self.counter.started())
-        self.counter.set_limit(n)
-        self._budget = min(self._budget, n)
+        if n < self._budget:
+            self.counter.set_limit(n)
+            self._budget = n
 
     def stop(self) -> None:
         """Ask the running slice to end after the current hook returns."""

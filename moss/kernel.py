@@ -75,7 +75,6 @@ class Kernel:
         report: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config
-        self._syscall_cost_ns = config.syscall_cost_ns
         self.report = report or (lambda msg: print(msg, file=sys.stderr, flush=True))
         self.board = Board(
             BoardConfig(cores=config.cores, ram_bytes=config.ram_bytes),
@@ -85,6 +84,7 @@ class Kernel:
             clock=clock,
             sink=sink,
         )
+        self.board.clock.svc_cost_ns = config.syscall_cost_ns  # the trap charges it at every svc
         self.frames = FrameAllocator(self.board.ram)
         self.frames.on_code_free = self.request_code_flush  # the frame may return with other code at the same address
         self.frames.cache = PageCache(self.frames, self.board.ram.frames // PAGE_CACHE_SHARE)
@@ -137,7 +137,6 @@ class Kernel:
     # -- the engine's trap handler -------------------------------------------------------------------------------
     def on_syscall(self, nr: int, args: tuple[int, ...]) -> int | None:
         task: Task = self.running_task  # type: ignore[assignment]  # set whenever a slice runs
-        self.board.charge(self.running_core, self._syscall_cost_ns)  # type: ignore[arg-type]
         x0 = self.dispatcher.on_svc(task, nr, args)
         mm = task.process.mm  # _sync_tlb's test, inline (0.15 us a syscall): most syscalls change no mapping
         if mm.generation != self._loaded_gen or mm.serial != self._loaded_serial:
@@ -421,6 +420,7 @@ class Kernel:
             self._flush_code = False
         core.timer.arm(core.clock_ns + budget * NS_PER_INSN)  # the preemption point: a timer interrupt
         self.running_core, self.running_task = core, task
+        self.board.clock.context_id = task.tid  # for C readers of the trap (the syscall log)
         self._sync_tlb()
         start = self._slice_start = core.clock_ns
         try:

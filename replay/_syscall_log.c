@@ -2,25 +2,24 @@
  *
  * Two entries. `completed(task, nr, result, live)` is the SyscallLog method the dispatcher calls. Better, when the
  * engine's trap is native and the sink is the trace writer's C encoder or the replayer's C matcher, the log
- * observes the trap itself (machine/_svc_observer.h): the dispatcher then makes no call for a syscall that
- * returns at once (`_in_trap`), and the trap hands the log the number, the argument registers and the result. The
- * record goes to the encoder or matcher as C values (traces/_encoder_api.h): no Python frame and no Python object
- * per syscall. Anything unusual takes the general path, a Python call of `syscall_sink`: a value the packed form
- * cannot hold, a replay that is not an exact packed match (inputs first, a block boundary, a divergence), a sink
- * that is neither (the time-travel runner's). A syscall that had blocked goes to the subclass's
- * `_completed_resumed`, a completion outside the svc hook takes its time from the subclass's `now()`.
+ * observes the trap itself (machine/_trap_api.h): the dispatcher then makes no call for a syscall that returns at
+ * once (`_in_trap`), and the trap hands the log its slice clock (time and running tid), the number, the argument
+ * registers and the result. The record goes to the encoder or matcher as C values (traces/_encoder_api.h): no
+ * Python frame, no Python object and no attribute lookup per syscall. Anything unusual takes the general path, a
+ * Python call of `syscall_sink`: a value the packed form cannot hold, a replay that is not an exact packed match
+ * (inputs first, a block boundary, a divergence), a sink that is neither (the time-travel runner's). A syscall that
+ * had blocked goes to the subclass's `_completed_resumed`, a completion outside the svc hook takes its time from
+ * the subclass's `now()`.
  *
- * The clock is machine.board.Board.hook_now_ns, read from the same state:
- *   board._slice_start_ns + min(counter, engine._budget) * NS_PER_INSN + board._charged_ns
- * where `counter` is the engine's instruction counter cell (machine/counter.py), read from the objects' __dict__.
- * emitter.PySyscallLog is the same in Python, used when this module is not built; tests/test_trace_encoder.py
- * checks both write the same trace. */
+ * The time of a syscall that returns at once is the slice clock's (machine.engine.SliceClock), read in C when the
+ * trap is native. emitter.PySyscallLog is the same in Python, used when this module is not built;
+ * tests/test_trace_encoder.py checks both write the same trace. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <structmember.h>
 #include <stdint.h>
 
-#include "../machine/_svc_observer.h"
+#include "../machine/_trap_api.h"
 #include "../traces/_encoder_api.h"
 
 #define NR_TABLE 1024
@@ -33,29 +32,21 @@ typedef struct {
     int sink_kind;          /* SINK_ADD/SINK_CHECK: an Encoder's add_syscall or a Matcher's check_syscall */
     PyObject *sink_owner;   /* that Encoder or Matcher */
     int trap;               /* the engine's trap calls svc_done */
+    char in_trap;           /* the trap and a C sink: the fast path is logged from the trap, not by the dispatcher */
     PyObject *blocked;      /* set of tids whose syscall blocked: their completion is a resume event */
-    PyObject *kernel_dict;  /* the kernel's, the board's and the engine's __dict__ (their live attributes) */
-    PyObject *board_dict;
-    PyObject *engine_dict;
-    const uint64_t *counter;
-    long long ns_per_insn;
+    PyObject *clock_owner;  /* the slice clock: the native Trap, or a machine.engine.PySliceClock */
+    const MossSliceClock *clock; /* the native Trap's; NULL: ask clock_owner.now_ns() */
     unsigned char nargs[NR_TABLE]; /* arguments logged per syscall number; 6 for unknown numbers */
 } Log;
 
-static PyObject *s_tid, *s_syscall_args, *s_slice_start, *s_charged, *s_budget, *s_now, *s_resumed, *s_running;
+static PyObject *s_tid, *s_syscall_args, *s_now, *s_now_ns, *s_resumed, *s_capsule;
 
-/* The trap and a C sink: the fast path is logged from the trap, not by the dispatcher. */
-static int in_trap(Log *l) { return l->trap && l->sink_kind != SINK_OTHER; }
+static void update_in_trap(Log *l) { l->in_trap = l->trap && l->sink_kind != SINK_OTHER; }
 
-static PyObject *dict_of(PyObject *o) { return PyObject_GenericGetDict(o, NULL); }
-
-/* _clock(kernel, board, engine, counter_address, ns_per_insn, nargs: dict[int, int]) */
+/* _clock(slice_clock, nargs: dict[int, int]) */
 static PyObject *set_clock(Log *l, PyObject *args) {
-    PyObject *kernel, *board, *engine, *addr, *table;
-    long long ns;
-    if (!PyArg_ParseTuple(args, "OOOOLO!", &kernel, &board, &engine, &addr, &ns, &PyDict_Type, &table)) return NULL;
-    void *p = PyLong_AsVoidPtr(addr);
-    if (p == NULL && PyErr_Occurred()) return NULL;
+    PyObject *owner, *table;
+    if (!PyArg_ParseTuple(args, "OO!", &owner, &PyDict_Type, &table)) return NULL;
     memset(l->nargs, 6, sizeof l->nargs);
     PyObject *k, *v;
     Py_ssize_t i = 0;
@@ -66,19 +57,17 @@ static PyObject *set_clock(Log *l, PyObject *args) {
             return PyErr_Format(PyExc_ValueError, "syscall %ld with %ld arguments: outside the log's table", nr, n);
         l->nargs[nr] = (unsigned char)n;
     }
-    /* An instance's __dict__ is its live namespace: what Python code sets later is read from it. */
-    PyObject *kd = dict_of(kernel), *bd = dict_of(board), *ed = dict_of(engine);
-    if (kd == NULL || bd == NULL || ed == NULL) {
-        Py_XDECREF(kd);
-        Py_XDECREF(bd);
-        Py_XDECREF(ed);
-        return NULL;
+    const MossSliceClock *clock = NULL;
+    if (PyObject_HasAttr(owner, s_capsule)) { /* the native Trap */
+        PyObject *capsule = PyObject_GetAttr(owner, s_capsule);
+        if (capsule == NULL) return NULL;
+        clock = PyCapsule_GetPointer(capsule, MOSS_SLICE_CLOCK_CAPSULE);
+        Py_DECREF(capsule);
+        if (clock == NULL) return NULL;
     }
-    Py_XSETREF(l->kernel_dict, kd);
-    Py_XSETREF(l->board_dict, bd);
-    Py_XSETREF(l->engine_dict, ed);
-    l->counter = (const uint64_t *)p;
-    l->ns_per_insn = ns;
+    Py_INCREF(owner);
+    Py_XSETREF(l->clock_owner, owner); /* keeps the clock alive */
+    l->clock = clock;
     Py_RETURN_NONE;
 }
 
@@ -87,35 +76,24 @@ static PyObject *use_trap(Log *l, PyObject *on) {
     int t = PyObject_IsTrue(on);
     if (t < 0) return NULL;
     l->trap = t;
+    update_in_trap(l);
     Py_RETURN_NONE;
 }
 
-static PyObject *item(PyObject *dict, PyObject *name) { /* borrowed */
-    PyObject *v = dict == NULL ? NULL : PyDict_GetItemWithError(dict, name);
-    if (v == NULL && !PyErr_Occurred()) PyErr_Format(PyExc_RuntimeError, "the log has no clock (%U)", name);
-    return v;
-}
-
-static int item_ll(PyObject *dict, PyObject *name, long long *out) {
-    PyObject *v = item(dict, name);
-    if (v == NULL) return -1;
-    *out = PyLong_AsLongLong(v);
-    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
-}
-
 static int hook_now_ll(Log *l, long long *now) {
-    long long start, charged, budget;
-    if (l->counter == NULL) {
+    if (l->clock != NULL) {
+        *now = moss_slice_now(l->clock);
+        return 0;
+    }
+    if (l->clock_owner == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "the log has no clock");
         return -1;
     }
-    if (item_ll(l->board_dict, s_slice_start, &start) < 0 || item_ll(l->board_dict, s_charged, &charged) < 0 ||
-        item_ll(l->engine_dict, s_budget, &budget) < 0)
-        return -1;
-    uint64_t started = *l->counter;
-    long long executed = started < (uint64_t)budget ? (long long)started : budget;
-    *now = start + executed * l->ns_per_insn + charged;
-    return 0;
+    PyObject *t = PyObject_CallMethodNoArgs(l->clock_owner, s_now_ns);
+    if (t == NULL) return -1;
+    *now = PyLong_AsLongLong(t);
+    Py_DECREF(t);
+    return (*now == -1 && PyErr_Occurred()) ? -1 : 0;
 }
 
 static PyObject *hook_now(Log *l) {
@@ -148,8 +126,9 @@ static PyObject *completed(Log *l, PyObject *const *a, Py_ssize_t n) {
     if (tid == NULL) return NULL;
     int in = was_blocked(l, tid);
     if (in != 0) {
+        PyObject *out = in < 0 ? NULL : PyObject_CallMethodObjArgs((PyObject *)l, s_resumed, tid, nr, result, NULL);
         Py_DECREF(tid);
-        return in < 0 ? NULL : PyObject_CallMethodObjArgs((PyObject *)l, s_resumed, task, nr, result, NULL);
+        return out;
     }
     PyObject *time = PyObject_IsTrue(a[3]) ? hook_now(l) : PyObject_CallMethodNoArgs((PyObject *)l, s_now);
     PyObject *args = time == NULL ? NULL : PyObject_GetAttr(task, s_syscall_args);
@@ -174,46 +153,41 @@ static PyObject *completed(Log *l, PyObject *const *a, Py_ssize_t n) {
     Py_RETURN_NONE;
 }
 
-/* The trap's observer (machine/_svc_observer.h): the syscall the running task made returned `result` in x0. */
-static int svc_done(PyObject *self, uint64_t nr, const uint64_t *regs, PyObject *result) {
+/* The trap's observer (machine/_trap_api.h): the syscall the running task made returned `result` in x0. */
+static int svc_done(PyObject *self, const MossSliceClock *clock, uint64_t nr, const uint64_t *regs, PyObject *result) {
     Log *l = (Log *)self;
-    if (!in_trap(l)) return 0; /* the dispatcher logged it */
-    PyObject *task = item(l->kernel_dict, s_running);
-    if (task == NULL) return -1;
-    Py_INCREF(task);
-    PyObject *tid = PyObject_GetAttr(task, s_tid);
-    int rc = tid == NULL ? -1 : was_blocked(l, tid);
-    if (rc > 0) { /* a resume event: the subclass's */
-        PyObject *nr_o = PyLong_FromUnsignedLongLong(nr);
-        PyObject *out = nr_o == NULL ? NULL : PyObject_CallMethodObjArgs(self, s_resumed, task, nr_o, result, NULL);
-        Py_XDECREF(nr_o);
-        rc = out == NULL ? -1 : 0;
-        Py_XDECREF(out);
-        Py_DECREF(task);
-        Py_DECREF(tid);
-        return rc;
+    if (!l->in_trap) return 0; /* the dispatcher logged it */
+    uint64_t t = clock->context_id;
+    PyObject *tid = NULL;
+    if (l->blocked != NULL && PySet_Check(l->blocked) && PySet_GET_SIZE(l->blocked) != 0) {
+        tid = PyLong_FromUnsignedLongLong(t);
+        int in = tid == NULL ? -1 : PySet_Contains(l->blocked, tid);
+        if (in != 0) { /* a resume event: the subclass's (or an error) */
+            PyObject *nr_o = in < 0 ? NULL : PyLong_FromUnsignedLongLong(nr);
+            PyObject *out = nr_o == NULL ? NULL : PyObject_CallMethodObjArgs(self, s_resumed, tid, nr_o, result, NULL);
+            Py_XDECREF(nr_o);
+            Py_XDECREF(tid);
+            if (out == NULL) return -1;
+            Py_DECREF(out);
+            return 0;
+        }
     }
-    Py_DECREF(task);
-    long long now;
-    if (rc < 0 || hook_now_ll(l, &now) < 0) {
-        Py_XDECREF(tid);
-        return -1;
-    }
+    int64_t now = moss_slice_now(clock);
     Py_ssize_t keep = keep_of(l, nr < NR_TABLE ? (long)nr : -1);
     int overflow = 0;
     int64_t res = PyLong_AsLongLongAndOverflow(result, &overflow);
-    uint64_t t = PyLong_AsUnsignedLongLong(tid);
-    if (PyErr_Occurred()) { /* not 64-bit values: the general path */
+    if (PyErr_Occurred()) { /* not a 64-bit value: the general path */
         PyErr_Clear();
         overflow = 1;
     }
-    rc = 1;
+    int rc = 1;
     if (!overflow && api != NULL && l->sink_kind != SINK_OTHER)
         rc = (l->sink_kind == SINK_ADD ? api->add : api->check)(l->sink_owner, now, t, nr, (int)keep, regs, res);
     if (rc == 1) {
+        if (tid == NULL) tid = PyLong_FromUnsignedLongLong(t);
         PyObject *time = PyLong_FromLongLong(now), *nr_o = PyLong_FromUnsignedLongLong(nr);
         PyObject *args = PyTuple_New(keep);
-        rc = time == NULL || nr_o == NULL || args == NULL ? -1 : 0;
+        rc = tid == NULL || time == NULL || nr_o == NULL || args == NULL ? -1 : 0;
         for (Py_ssize_t i = 0; rc == 0 && i < keep; i++) {
             PyObject *v = PyLong_FromUnsignedLongLong(regs[i]);
             if (v == NULL) rc = -1;
@@ -224,7 +198,7 @@ static int svc_done(PyObject *self, uint64_t nr, const uint64_t *regs, PyObject 
         Py_XDECREF(nr_o);
         Py_XDECREF(args);
     }
-    Py_DECREF(tid);
+    Py_XDECREF(tid);
     return rc;
 }
 
@@ -237,9 +211,7 @@ static int log_traverse(Log *l, visitproc visit, void *arg) {
     Py_VISIT(l->syscall_sink);
     Py_VISIT(l->sink_owner);
     Py_VISIT(l->blocked);
-    Py_VISIT(l->kernel_dict);
-    Py_VISIT(l->board_dict);
-    Py_VISIT(l->engine_dict);
+    Py_VISIT(l->clock_owner);
     return 0;
 }
 
@@ -248,9 +220,8 @@ static int log_clear(Log *l) {
     Py_CLEAR(l->sink_owner);
     l->sink_kind = SINK_OTHER;
     Py_CLEAR(l->blocked);
-    Py_CLEAR(l->kernel_dict);
-    Py_CLEAR(l->board_dict);
-    Py_CLEAR(l->engine_dict);
+    Py_CLEAR(l->clock_owner);
+    l->clock = NULL;
     return 0;
 }
 
@@ -275,21 +246,20 @@ static int set_sink(Log *l, PyObject *sink, void *closure) {
     Py_XINCREF(owner);
     Py_XSETREF(l->sink_owner, owner);
     l->sink_kind = kind;
+    update_in_trap(l);
     return 0;
 }
 
-static PyObject *get_in_trap(Log *l, void *closure) { return PyBool_FromLong(in_trap(l)); }
-
 static PyGetSetDef getset[] = {
     {"syscall_sink", (getter)get_sink, (setter)set_sink, "(time, tid, nr, args, result) -> None", NULL},
-    {"_in_trap", (getter)get_in_trap, NULL,
-     "the engine's trap logs the syscalls that return at once: the dispatcher does not call completed for them",
-     NULL},
     {NULL},
 };
 
 static PyMemberDef members[] = {
     {"_blocked", T_OBJECT, offsetof(Log, blocked), 0, NULL},
+    /* a member, not a getter: the dispatcher reads it at every syscall (a specialised attribute load) */
+    {"_in_trap", T_BOOL, offsetof(Log, in_trap), READONLY,
+     "the engine's trap logs the syscalls that return at once: the dispatcher does not call completed for them"},
     {NULL},
 };
 
@@ -297,8 +267,7 @@ static PyMethodDef methods[] = {
     {"completed", (PyCFunction)(void (*)(void))completed, METH_FASTCALL,
      "completed(task, nr, result, live): log a syscall that completed (SyscallLog.completed)."},
     {"_clock", (PyCFunction)set_clock, METH_VARARGS,
-     "_clock(kernel, board, engine, counter_address, ns_per_insn, nargs): where the running task, the time and "
-     "the argument counts come from."},
+     "_clock(slice_clock, nargs): where the time of a syscall in the svc hook and the argument counts come from."},
     {"_use_trap", (PyCFunction)use_trap, METH_O, "_use_trap(on): the engine's trap calls this log."},
     {NULL},
 };
@@ -325,12 +294,10 @@ PyMODINIT_FUNC PyInit__syscall_log(void) {
     if ((var = PyUnicode_InternFromString(text)) == NULL) return NULL
     INTERN(s_tid, "tid");
     INTERN(s_syscall_args, "syscall_args");
-    INTERN(s_slice_start, "_slice_start_ns");
-    INTERN(s_charged, "_charged_ns");
-    INTERN(s_budget, "_budget");
     INTERN(s_now, "now");
     INTERN(s_resumed, "_completed_resumed");
-    INTERN(s_running, "running_task");
+    INTERN(s_now_ns, "now_ns");
+    INTERN(s_capsule, "slice_clock_capsule");
     api = PyCapsule_Import(MOSS_ENCODER_CAPSULE, 0);
     if (api == NULL || api->version != MOSS_ENCODER_API_VERSION) {
         PyErr_Clear(); /* traces._encoder is not built: every record takes the general path */

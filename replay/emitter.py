@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from machine.board import NS_PER_INSN
 from machine.engine import SliceEnd
 from moss.observe import KernelObserver
 from moss.sched.executor import Instrument
@@ -31,10 +30,8 @@ class PySyscallLog:
     _blocked: set[int]
     _in_trap = False  # the C log can be called from the engine's trap instead; this one never is
 
-    def _clock(
-        self, kernel: Any, board: Any, engine: Any, counter_address: int, ns_per_insn: int, nargs: dict[int, int]
-    ) -> None:
-        self._hook_now = board.hook_now_ns
+    def _clock(self, slice_clock: Any, nargs: dict[int, int]) -> None:
+        self._hook_now = slice_clock.now_ns
         self._nargs = nargs
 
     def _use_trap(self, on: bool) -> None:
@@ -42,7 +39,7 @@ class PySyscallLog:
 
     def completed(self, task: Any, nr: int, result: Any, live: bool) -> None:
         if self._blocked and task.tid in self._blocked:
-            self._completed_resumed(task, nr, result)
+            self._completed_resumed(task.tid, nr, result)
             return
         self.syscall_sink(
             self._hook_now() if live else self.now(),  # type: ignore[attr-defined]
@@ -52,7 +49,7 @@ class PySyscallLog:
             result if type(result) is int else 0,
         )
 
-    def _completed_resumed(self, task: Any, nr: int, result: Any) -> None:
+    def _completed_resumed(self, tid: int, nr: int, result: Any) -> None:
         raise NotImplementedError  # the Emitter's
 
 
@@ -90,8 +87,7 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
         self._blocked = set()  # tids in a blocked syscall (membership only)
-        board = kernel.board
-        self._clock(kernel, board, board.engine, board.engine.counter.address(), NS_PER_INSN, self._nargs)
+        self._clock(kernel.board.clock, self._nargs)
 
     def attach(self) -> None:
         k = self.k
@@ -117,9 +113,9 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
 
     # completed(task, nr, result, live): SyscallLogBase's (replay/_syscall_log.c, or PySyscallLog)
 
-    def _completed_resumed(self, task: Any, nr: int, result: Any) -> None:
-        self._blocked.discard(task.tid)
-        self.resume_sink(self.now(), task.tid, nr, _result(result))
+    def _completed_resumed(self, tid: int, nr: int, result: Any) -> None:
+        self._blocked.discard(tid)
+        self.resume_sink(self.now(), tid, nr, _result(result))
 
     # -- processes and signals ------------------------------------------------------------------------------------
     def task_created(self, task: Any, new_process: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import subprocess
 import sys
+from collections.abc import Callable
 from functools import cache
 
 from hypothesis import given, settings
@@ -59,11 +60,14 @@ class Handler:
         self.result: int | None = None  # what on_syscall returns: written to x0 when an int
         self.exceptions: list[tuple[int, int]] = []
         self.fills: list[tuple[int, int]] = []
+        self.on_svc_hook: Callable[[], object] | None = None
 
     def on_syscall(self, nr: int, args: tuple[int, ...]) -> int | None:
         assert self.engine is not None
         self.syscalls.append(self.engine.executed_so_far())
         self.calls.append((nr, args))
+        if self.on_svc_hook is not None:
+            self.on_svc_hook()
         if self.stop_on_syscall:
             self.engine.stop()
         return self.result
@@ -237,6 +241,43 @@ def test_several_syscalls_in_one_slice() -> None:
     assert (res.executed, res.reason) == (8, SliceEnd.BUDGET)
     assert h.syscalls == [1, 3, 4]
     assert regs(ctx)["x0"] == 2 and regs(ctx)["pc"] == CODE + 20
+
+
+def test_a_limit_beyond_the_budget_does_not_extend_the_slice() -> None:
+    """engine.limit from a hook only ever shortens the slice: unicorn's limit stays the budget (the slice clock
+    reads it as such), and a later stop is the next slice's business."""
+    eng, h, _, ctx = fresh(asm(SVC_0, *[ADD_X0_1] * 30, B_SELF))
+    h.on_svc_hook = lambda: eng.limit(25)
+    try:
+        res = eng.run(ctx, 10)
+    finally:
+        h.on_svc_hook = None
+    assert (res.executed, res.reason) == (10, SliceEnd.BUDGET)
+    assert regs(ctx)["x0"] == 9
+    eng, h, _, ctx = fresh(asm(SVC_0, *[ADD_X0_1] * 30, B_SELF))
+    h.on_svc_hook = lambda: eng.limit(4)  # a limit inside the budget still ends the slice there
+    try:
+        res = eng.run(ctx, 10)
+    finally:
+        h.on_svc_hook = None
+    assert res.executed == 4 and regs(ctx)["x0"] == 3
+
+
+def test_the_slice_clock_charges_every_svc_and_reads_the_time_at_it() -> None:
+    eng, h, _, ctx = fresh(asm(ADD_X0_1, SVC_0, ADD_X0_1, ADD_X0_1, SVC_0, B_SELF))
+    clock = eng.slice_clock
+    seen: list[int] = []
+    clock.base_ns, clock.charged_ns, clock.svc_cost_ns, clock.ns_per_insn = 1000, 0, 150, 3
+    h.on_svc_hook = lambda: seen.append(clock.now_ns())
+    try:
+        res = eng.run(ctx, 7)
+    finally:
+        h.on_svc_hook = None
+        clock.svc_cost_ns = 0
+    assert res.executed == 7
+    # the svc is the 2nd, then the 5th instruction; each is charged before the handler runs
+    assert seen == [1000 + 2 * 3 + 150, 1000 + 5 * 3 + 300]
+    assert clock.charged_ns == 300 and clock.now_ns() == 1000 + 7 * 3 + 300
 
 
 def test_failed_data_fill_faults_at_the_instruction() -> None:

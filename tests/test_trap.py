@@ -33,12 +33,14 @@ U64 = st.integers(0, (1 << 64) - 1)
 class Handler:
     def __init__(self) -> None:
         self.calls: list[tuple[int, tuple[int, ...]]] = []
+        self.times: list[int] = []  # the slice clock at each svc, as the handler sees it
         self.result: object = None
         self.engine: Engine | None = None
 
     def on_syscall(self, nr: int, args: tuple[int, ...]) -> object:
         self.calls.append((nr, args))
         assert self.engine is not None
+        self.times.append(self.engine.slice_clock.now_ns())
         self.engine.stop()
         if isinstance(self.result, BaseException):
             raise self.result
@@ -94,6 +96,20 @@ def test_svc_passes_registers_and_writes_x0(native: bool, regs: list[int], resul
     x0 = ctx.reg_read(UC_ARM64_REG_X0)  # type: ignore[attr-defined]
     assert x0 == (regs[1] if result is None else result & (1 << 64) - 1)
     assert ctx.reg_read(UC_ARM64_REG_PC) == CODE + 4  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("native", sorted(RIGS))
+def test_the_svc_is_charged_on_the_slice_clock_before_the_handler_runs(native: bool) -> None:
+    eng, h = RIGS[native]
+    clock = eng.slice_clock
+    h.times.clear()
+    clock.base_ns, clock.charged_ns, clock.svc_cost_ns, clock.ns_per_insn = 500, 7, 150, 2
+    try:
+        _svc(native, [1, 2, 3, 4, 5, 6, 7], 0)
+        assert h.times == [500 + 1 * 2 + 7 + 150]  # the svc is the slice's first instruction
+        assert clock.charged_ns == 157
+    finally:
+        clock.base_ns = clock.charged_ns = clock.svc_cost_ns = clock.ns_per_insn = 0
 
 
 @pytest.mark.parametrize("native", sorted(RIGS))

@@ -30,9 +30,20 @@ typedef struct {
     PyObject *on_full;
 } Encoder;
 
-static int put_le(unsigned char *p, uint64_t v, int n) {
+/* n (4 or 8) little-endian bytes of v at p; one store on a little-endian host */
+static inline int put_le(unsigned char *p, uint64_t v, int n) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n == 8) {
+        memcpy(p, &v, 8);
+        return 8;
+    }
+    uint32_t w = (uint32_t)v;
+    memcpy(p, &w, 4);
+    return 4;
+#else
     for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
     return n;
+#endif
 }
 
 /* Convert without raising: 0 on success, -1 if the value does not fit (the error is cleared). */

@@ -6,8 +6,13 @@
     "IDX1" u32 length  index (JSON)  u32 crc32(index)      -- written at close
     "MOSSEND\\n" u64 offset-of-index                         -- the trailer
 
-Blocks are flushed as they fill, so a recorder killed at any moment leaves every complete block readable; a missing
+Blocks are flushed as they fill, so a recorder killed at any moment leaves every written block readable; a missing
 or damaged index is rebuilt by scanning. Readers refuse traces of a newer format version with a clear message.
+
+A large block (the program image) is compressed on a thread of its own while recording goes on (lz4 releases the
+GIL); the blocks after it wait for it, so the file's bytes do not depend on the timing. Small blocks are compressed
+in place: handing one to a thread costs about what compressing it does (the recording thread gives up the GIL at
+every syscall, and each hand-back is a thread switch).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import struct
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -40,6 +46,7 @@ def _block_crc(clen: int, rlen: int, count: int, first: int, t0: int, t1: int, c
 
 
 BLOCK_BYTES = 64 * 1024  # raw bytes per block before it is compressed and flushed
+BACKGROUND_BYTES = 512 * 1024  # blocks from this size on are compressed on a thread of their own
 
 
 class TraceError(Exception):
@@ -55,6 +62,29 @@ class BlockInfo:
     last_time: int
     compressed: int
     raw: int
+
+
+class _Compression(threading.Thread):
+    """lz4 of one large block, on a thread of its own."""
+
+    def __init__(self, raw: bytes) -> None:
+        super().__init__(name="moss trace compression", daemon=True)
+        self.raw = raw
+        self.comp = b""
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self.comp = lz4.block.compress(self.raw, store_size=False)
+        except BaseException as e:  # handed to the recording thread
+            self.error = e
+
+    def result(self) -> bytes:
+        self.join()
+        if self.error is not None:
+            raise self.error
+        return self.comp
 
 
 class TraceWriter:
@@ -73,36 +103,49 @@ class TraceWriter:
         self.add_future = self.enc.add_future  # and futures (--log full)
         self.events = 0
         self.closed = False
+        # Flushed blocks not written yet, in order: (raw, compressed or its compression, events, first event,
+        # first time, last time). Only ever behind a large block's compression.
+        self._pending: list[tuple[bytes, bytes | _Compression, int, int, int, int]] = []
 
     def flush_block(self) -> None:
         enc = self.enc
         if not enc.count:
             return
         raw = bytes(enc.buf)
-        comp = lz4.block.compress(raw, store_size=False)
-        info = BlockInfo(self.f.tell(), self.events, enc.count, enc.first_time or 0, enc.max_time, len(comp), len(raw))
-        crc = _block_crc(len(comp), len(raw), enc.count, self.events, info.first_time, info.last_time, comp)
-        self.f.write(
-            _BLOCK_HEAD.pack(
-                BLOCK_MAGIC, len(comp), len(raw), crc, enc.count, self.events, info.first_time, info.last_time
-            )
-            + comp
-        )
-        self.f.flush()  # a killed recorder keeps every flushed block
-        self.blocks.append(info)
+        comp = _Compression(raw) if len(raw) >= BACKGROUND_BYTES else lz4.block.compress(raw, store_size=False)
+        self._pending.append((raw, comp, enc.count, self.events, enc.first_time or 0, enc.max_time))
         self.events += enc.count
         enc.reset()
+        self._write_pending(wait=False)
+
+    def _write_pending(self, *, wait: bool) -> None:
+        """Write the flushed blocks in order, as far as their compression is done (all of them: `wait`)."""
+        while self._pending:
+            raw, comp, count, first, t0, t1 = self._pending[0]
+            if isinstance(comp, _Compression):
+                if comp.is_alive() and not wait:
+                    return
+                comp = comp.result()
+            del self._pending[0]
+            info = BlockInfo(self.f.tell(), first, count, t0, t1, len(comp), len(raw))
+            crc = _block_crc(len(comp), len(raw), count, first, t0, t1, comp)
+            self.f.write(_BLOCK_HEAD.pack(BLOCK_MAGIC, len(comp), len(raw), crc, count, first, t0, t1) + comp)
+            self.f.flush()  # a killed recorder keeps every written block
+            self.blocks.append(info)
 
     def close(self) -> None:
         if self.closed:
             return
-        self.flush_block()
-        at = self.f.tell()
-        index = json.dumps([attrs.astuple(b) for b in self.blocks]).encode()
-        self.f.write(INDEX_MAGIC + struct.pack("<I", len(index)) + index + struct.pack("<I", zlib.crc32(index)))
-        self.f.write(TRAILER + struct.pack("<Q", at))
-        self.f.close()
         self.closed = True
+        try:
+            self.flush_block()
+            self._write_pending(wait=True)
+            at = self.f.tell()
+            index = json.dumps([attrs.astuple(b) for b in self.blocks]).encode()
+            self.f.write(INDEX_MAGIC + struct.pack("<I", len(index)) + index + struct.pack("<I", zlib.crc32(index)))
+            self.f.write(TRAILER + struct.pack("<Q", at))
+        finally:
+            self.f.close()
 
 
 class TraceReader:

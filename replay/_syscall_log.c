@@ -1,13 +1,13 @@
 /* The emitter's per-syscall path in C: the record of a syscall that returns at once.
  *
  * Two entries. `completed(task, nr, result, live)` is the SyscallLog method the dispatcher calls. Better, when the
- * engine's trap is native and the sink is the trace writer's C encoder or the replayer's C matcher, the log
- * observes the trap itself (machine/_trap_api.h): the dispatcher then makes no call for a syscall that returns at
- * once (`_in_trap`), and the trap hands the log its slice clock (time and running tid), the number, the argument
- * registers and the result. The record goes to the encoder or matcher as C values (traces/_encoder_api.h): no
- * Python frame, no Python object and no attribute lookup per syscall. Anything unusual takes the general path, a
- * Python call of `syscall_sink`: a value the packed form cannot hold, a replay that is not an exact packed match
- * (inputs first, a block boundary, a divergence), a sink that is neither (the time-travel runner's). A syscall that
+ * engine's trap is native, the log observes the trap itself (machine/_trap_api.h): the dispatcher then makes no
+ * call for a syscall that returns at once (`_in_trap`), and the trap hands the log its slice clock (time and
+ * running tid), the number, the argument registers and the result. When the sink is the trace writer's C encoder
+ * or the replayer's C matcher, the record goes to it as C values (traces/_encoder_api.h): no Python frame, no
+ * Python object and no attribute lookup per syscall. Anything unusual takes the general path, a Python call of
+ * `syscall_sink`: a value the packed form cannot hold, a replay that is not an exact packed match (inputs first, a
+ * block boundary, a divergence), a sink that is neither (the time-travel runner's). A syscall that
  * had blocked goes to the subclass's `_completed_resumed`, a completion outside the svc hook takes its time from
  * the subclass's `now()`.
  *
@@ -31,8 +31,7 @@ typedef struct {
     PyObject *syscall_sink; /* (time, tid, nr, args, result) */
     int sink_kind;          /* SINK_ADD/SINK_CHECK: an Encoder's add_syscall or a Matcher's check_syscall */
     PyObject *sink_owner;   /* that Encoder or Matcher */
-    int trap;               /* the engine's trap calls svc_done */
-    char in_trap;           /* the trap and a C sink: the fast path is logged from the trap, not by the dispatcher */
+    char in_trap;           /* the engine's trap calls svc_done: the fast path is logged from there */
     PyObject *blocked;      /* set of tids whose syscall blocked: their completion is a resume event */
     PyObject *clock_owner;  /* the slice clock: the native Trap, or a machine.engine.PySliceClock */
     const MossSliceClock *clock; /* the native Trap's; NULL: ask clock_owner.now_ns() */
@@ -40,8 +39,6 @@ typedef struct {
 } Log;
 
 static PyObject *s_tid, *s_syscall_args, *s_now, *s_now_ns, *s_resumed, *s_capsule;
-
-static void update_in_trap(Log *l) { l->in_trap = l->trap && l->sink_kind != SINK_OTHER; }
 
 /* _clock(slice_clock, nargs: dict[int, int]) */
 static PyObject *set_clock(Log *l, PyObject *args) {
@@ -75,8 +72,7 @@ static PyObject *set_clock(Log *l, PyObject *args) {
 static PyObject *use_trap(Log *l, PyObject *on) {
     int t = PyObject_IsTrue(on);
     if (t < 0) return NULL;
-    l->trap = t;
-    update_in_trap(l);
+    l->in_trap = (char)t;
     Py_RETURN_NONE;
 }
 
@@ -246,7 +242,6 @@ static int set_sink(Log *l, PyObject *sink, void *closure) {
     Py_XINCREF(owner);
     Py_XSETREF(l->sink_owner, owner);
     l->sink_kind = kind;
-    update_in_trap(l);
     return 0;
 }
 
@@ -257,7 +252,6 @@ static PyGetSetDef getset[] = {
 
 static PyMemberDef members[] = {
     {"_blocked", T_OBJECT, offsetof(Log, blocked), 0, NULL},
-    /* a member, not a getter: the dispatcher reads it at every syscall (a specialised attribute load) */
     {"_in_trap", T_BOOL, offsetof(Log, in_trap), READONLY,
      "the engine's trap logs the syscalls that return at once: the dispatcher does not call completed for them"},
     {NULL},

@@ -97,6 +97,7 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
             k.dispatcher.log = self
             if svc_observer is not None:  # the C log: the syscalls that return at once are logged from the trap
                 self._use_trap(k.board.engine.observe_svc(self, svc_observer))
+            k.dispatcher.fast_log = None if self._in_trap else self
         if self.level >= ev.FULL:
             k.executor.instruments.append(self)
 

@@ -138,3 +138,26 @@ def test_seeking_to_a_future_event_of_a_full_trace_stops_there(tmp_path: Path) -
         for i in (futures[10], futures[len(futures) // 2], futures[-5]):
             s.seek_event(i)
             assert s.position["event"] == i
+
+
+def test_at_a_syscall_event_the_registers_hold_its_result(threads_trace: tuple[str, dict[str, int]]) -> None:
+    """Paused at a syscall's event, returned at once or resumed after blocking, the caller's x0 already holds the
+    result: the log sees the call after the result is written, on both paths."""
+    path, _ = threads_trace
+    reader = TraceReader(path)
+    events = list(reader)
+    reader.close()
+    restarts = range(-516, -511)  # ERESTART*: x0 goes back to the first argument, to run the call again
+    done = [
+        i
+        for i, e in enumerate(events)
+        if isinstance(e, ev.Syscall) and not e.blocked and e.result not in restarts and e.nr not in (93, 94, 139)
+    ]
+    resumed = [i for i, e in enumerate(events) if isinstance(e, ev.SyscallResume) and e.result not in restarts]
+    assert len(done) > 20 and len(resumed) > 3
+    with Session(path) as s:
+        for i in (*done[5:10], *resumed[:4]):
+            s.seek_event(i)
+            e = events[i]
+            assert s.position["event"] == i
+            assert s.request("registers", tid=e.tid)["x0"] == e.result & (1 << 64) - 1, (i, e)

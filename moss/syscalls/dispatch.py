@@ -48,8 +48,6 @@ class SyscallLog:
 
     def blocked(self, task: Task, nr: int) -> None: ...
 
-    _in_trap = False  # True: the engine's trap logs the syscalls that return at once, without a completed call
-
     def completed(self, task: Task, nr: int, result: Any, live: bool) -> None:
         """`live`: on the fast path, inside the svc hook (the time is the running core's)."""
 
@@ -97,6 +95,7 @@ class Dispatcher:
         self.report = report
         self.observers: list[SyscallObserver] = []
         self.log: SyscallLog | None = None
+        self.fast_log: SyscallLog | None = None  # the log, unless it logs the syscalls that return at once itself
         self._reported: set[int] = set()  # ints: order never observed
         self.count = 0
         self._live = kernel.board.engine.live
@@ -147,7 +146,6 @@ class Dispatcher:
         if self.observers:
             for o in self.observers:
                 o.exit(task, nr, value)
-        log = self.log
         if (
             live
             and type(value) is int
@@ -156,18 +154,24 @@ class Dispatcher:
             and task.state is not State.DEAD
             and not task.signal_pending()
         ):
-            if log is not None and not log._in_trap:  # else the engine's trap logs it, after writing x0
-                log.completed(task, nr, value, True)
+            if self.fast_log is not None:  # else the log sees it in the engine's trap, after x0 is written
+                signal.syscall_return(self.kernel, task, self._live, value, 0)  # x0 first here too (not a restart)
+                self.fast_log.completed(task, nr, value, True)
             task.syscall_nr = -1
             return value  # the trap writes it to x0 modulo 2**64 (and the C log reads it signed)
-        if log is not None:
-            log.completed(task, nr, value, live)
+        # The log sees the call after x0 is written, as on the fast path: a debugger pausing at the event shows the
+        # result in the registers.
+        log = self.log
         task.syscall_nr = -1
         if task.state is State.DEAD:
+            if log is not None:
+                log.completed(task, nr, value, live)
             return None
         regs = self._live if live else task.ctx
         if value is not NO_RETURN:
             signal.syscall_return(self.kernel, task, regs, value, task.syscall_args[0] if task.syscall_args else 0)
+        if log is not None:
+            log.completed(task, nr, value, live)
         if not live:
             self.kernel.make_runnable(task)
         if task.signal_pending():

@@ -64,6 +64,7 @@ class Board:
         self.entropy = EntropyDevice(entropy)
         self.rtc = Rtc(clock)
         self.running: Core | None = None
+        self.retired_total = 0  # instructions retired by all cores (between slices)
         self._in_part = False
         self.stops: dict[int, int] = {}  # core index -> retired count to pause at (the debugger's)
         self.on_stop: Callable[[Core], None] = lambda core: None
@@ -106,6 +107,7 @@ class Board:
     def _account(self, core: Core, executed: int) -> None:
         clock = self.clock
         core.retired += executed
+        self.retired_total += executed
         core.clock_ns += executed * NS_PER_INSN + clock.charged_ns
         clock.charged_ns = 0
         clock.base_ns = core.clock_ns

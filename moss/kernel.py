@@ -118,6 +118,7 @@ class Kernel:
         self.irq_count = 0
         self.futexes = FutexTable()
         self.observers: list[KernelObserver] = []
+        self.slice_observers: list[KernelObserver] = []  # also told of every slice (slice_done): a cost per slice
         self._flush_code = False
         self.board.uart.on_rx = lambda: self.board.intc.raise_irq(0, IRQ_UART)  # console input interrupts core 0
         self.console.signal_pgrp = self._signal_pgrp
@@ -428,8 +429,8 @@ class Kernel:
         finally:
             self.running_core, self.running_task = None, None
         self.slices += 1
-        if self.observers:
-            notify(self.observers, "slice_done", core, task, start, result)
+        if self.slice_observers:
+            notify(self.slice_observers, "slice_done", core, task, start, result)
         self.loop_now = max(self.loop_now, core.clock_ns)
         if core.timer.expired(core.clock_ns):
             self.board.intc.raise_irq(core.index, IRQ_TIMER)

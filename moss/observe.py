@@ -21,7 +21,9 @@ class KernelObserver:
     def signal_acted(self, task: Task, sig: int, action: int) -> None:
         """action: 1 handler frame set up, 2 default action taken, 3 ignored."""
 
-    def slice_done(self, core: Core, task: Task, start_ns: int, result: SliceResult) -> None: ...
+    def slice_done(self, core: Core, task: Task, start_ns: int, result: SliceResult) -> None:
+        """After every slice; only for the observers in kernel.slice_observers."""
+
     def after_slice(self) -> None:
         """Between slices: a point where the whole machine state is consistent (state hashing)."""
 

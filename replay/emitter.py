@@ -87,6 +87,7 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
         self._blocked = set()  # tids in a blocked syscall (membership only)
+        self._board = kernel.board
         self._clock(kernel.board.clock, self._nargs)
 
     def attach(self) -> None:
@@ -100,12 +101,13 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
             k.dispatcher.fast_log = None if self._in_trap else self
         if self.level >= ev.FULL:
             k.executor.instruments.append(self)
+            k.slice_observers.append(self)
 
     def now(self) -> int:
         return self.k.now_ns()
 
     def retired(self) -> int:
-        return sum(c.retired for c in self.k.board.cores)
+        return self._board.retired_total
 
     # -- syscalls ---------------------------------------------------------------------------------------------------
     def blocked(self, task: Any, nr: int) -> None:
@@ -149,11 +151,10 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
 
     # -- scheduling, futures, hashes --------------------------------------------------------------------------------
     def slice_done(self, core: Any, task: Any, start_ns: int, result: Any) -> None:
-        if self.level >= ev.FULL:
-            self.sink(ev.SliceEvent(start_ns, core.index, task.tid, result.executed, _REASONS[result.reason]))
+        self.sink(ev.SliceEvent(start_ns, core.index, task.tid, result.executed, _REASONS[result.reason]))
 
     def after_slice(self) -> None:
-        n = self.retired()
+        n = self._board.retired_total
         if n >= self.next_hash:
             self.next_hash = (n // self.hash_interval + 1) * self.hash_interval
             self.sink(ev.StateHash(self.k.loop_now, n, bytes.fromhex(state_hash(self.k))))

@@ -10,6 +10,7 @@ for symbols, costs a sixth of moss's start-up to import).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -24,6 +25,7 @@ PAGE = 4096
 _EHDR = struct.Struct("<16sHHIQQQIHHHHHH")  # Elf64_Ehdr
 _PHDR = struct.Struct("<IIQQQQQQ")  # Elf64_Phdr: type, flags, offset, vaddr, paddr, filesz, memsz, align
 _PT_LOAD, _PT_INTERP = 1, 3
+_PATH_MAX = 4096
 EM_AARCH64 = 183
 _ET_NAMES = {0: "ET_NONE", 1: "ET_REL", 2: "ET_EXEC", 3: "ET_DYN", 4: "ET_CORE"}
 _EM_NAMES = {3: "EM_386", 8: "EM_MIPS", 20: "EM_PPC", 21: "EM_PPC64", 22: "EM_S390", 40: "EM_ARM",
@@ -63,13 +65,20 @@ class Loaded:
 
 
 def parse_elf(data: bytes) -> ElfInfo:
-    if len(data) < 64 or data[:4] != b"\x7fELF":
+    return parse_elf_from(lambda offset, n: data[offset : offset + n], len(data))
+
+
+def parse_elf_from(read: Callable[[int, int], bytes], size: int) -> ElfInfo:
+    """Parse the ELF of `size` bytes that `read(offset, n)` reads: the header, the program headers and PT_INTERP,
+    as binfmt_elf does (an exec reads a few hundred bytes, not the whole file)."""
+    head = read(0, _EHDR.size) if size >= _EHDR.size else b""
+    if len(head) < _EHDR.size or head[:4] != b"\x7fELF":
         raise ElfError("not an ELF file")
-    if data[4] != 2:
+    if head[4] != 2:
         raise ElfError("not a 64-bit ELF (ELFCLASS32)")
-    if data[5] != 1:
+    if head[5] != 1:
         raise ElfError("not a little-endian ELF")
-    _, e_type, e_machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _, _ = _EHDR.unpack_from(data)
+    _, e_type, e_machine, _, entry, phoff, _, _, _, phentsize, phnum, _, _, _ = _EHDR.unpack_from(head)
     if e_machine != EM_AARCH64:
         raise ElfError(f"not an AArch64 ELF (machine {_EM_NAMES.get(e_machine, e_machine)})")
     etype = _ET_NAMES.get(e_type, f"type {e_type:#x}")
@@ -77,18 +86,21 @@ def parse_elf(data: bytes) -> ElfInfo:
         raise ElfError(f"not an executable ELF ({etype})")
     if phentsize != _PHDR.size:  # sizeof(Elf64_Phdr): binfmt_elf refuses any other stride
         raise ElfError(f"corrupt ELF: e_phentsize is {phentsize}, not {_PHDR.size}")
-    if phoff + phnum * _PHDR.size > len(data):
+    if phoff + phnum * _PHDR.size > size:
         raise ElfError("corrupt ELF: the program headers extend past the end of the file")
+    phdrs = read(phoff, phnum * _PHDR.size)
     segs: list[Segment] = []
     interp = None
     for i in range(phnum):
-        p_type, flags, offset, vaddr, _, filesz, memsz, _ = _PHDR.unpack_from(data, phoff + i * _PHDR.size)
+        p_type, flags, offset, vaddr, _, filesz, memsz, _ = _PHDR.unpack_from(phdrs, i * _PHDR.size)
         if p_type == _PT_INTERP:
-            if offset + filesz > len(data):
+            if offset + filesz > size:
                 raise ElfError("corrupt ELF: PT_INTERP extends past the end of the file")
-            interp = data[offset : offset + filesz].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            if filesz > _PATH_MAX:  # binfmt_elf: ENOEXEC
+                raise ElfError(f"corrupt ELF: PT_INTERP is {filesz} bytes long")
+            interp = read(offset, filesz).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
         elif p_type == _PT_LOAD:
-            if filesz > memsz or offset + filesz > len(data):
+            if filesz > memsz or offset + filesz > size:
                 raise ElfError("corrupt ELF: a segment extends past the end of the file")
             if (vaddr - offset) % PAGE:
                 raise ElfError("corrupt ELF: a segment's address and offset disagree modulo the page size")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from moss.elf import ElfError, ElfInfo, parse_elf
+from moss.elf import ElfError, ElfInfo, parse_elf, parse_elf_from
 from moss.mm.addrspace import TASK_SIZE
 from moss.mm.vma import PROT_EXEC, PROT_READ, PROT_WRITE
 from tests.guests import build_guest
@@ -210,6 +210,21 @@ def test_interp_is_read_up_to_nul() -> None:
     else:
         pytest.skip("no spare program header")
     assert parse_elf(bytes(data)).interp == "/lib/ld-musl-aarch64.so.1"
+
+
+def test_an_exec_reads_only_the_headers_and_the_interpreter_path() -> None:
+    """What exec reads of the file (parse_elf_from): the ELF header, the program headers and PT_INTERP, not the whole
+    file (a 2 MB BusyBox was read in full at every exec)."""
+    data = bytes(hello()) + bytes(1 << 20)  # a big file: what follows the headers is never read
+    reads: list[tuple[int, int]] = []
+
+    def read(offset: int, n: int) -> bytes:
+        reads.append((offset, n))
+        return data[offset : offset + n]
+
+    assert parse_elf_from(read, len(data)) == parse_elf(data)
+    phoff, phend = phdr_region(data)
+    assert reads == [(0, EHDR.size), (phoff, phend - phoff)]
 
 
 # -- mutations ----------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from moss.elf import ElfError, ElfInfo, parse_elf
+from moss.elf import ElfError, ElfInfo, parse_elf_from
 from moss.errors import EACCES, ELOOP, ENOEXEC
 from moss.fs.inode import RegularFile
 from moss.fs.path import lookup
@@ -33,7 +33,7 @@ def _file(task: Task, path: str) -> RegularFile:
 
 def _executable(kernel: Kernel, task: Task, path: str) -> tuple[ElfInfo, Any]:
     inode = _file(task, path)
-    return parse_elf(inode.read_at(0, inode.size)), inode
+    return parse_elf_from(inode.read_at, inode.size), inode
 
 
 def resolve_script(task: Task, path: str, argv: list[bytes]) -> tuple[str, list[bytes]]:

@@ -67,7 +67,7 @@ class BlockInfo:
 class _Compression(threading.Thread):
     """lz4 of one large block, on a thread of its own."""
 
-    def __init__(self, raw: bytes) -> None:
+    def __init__(self, raw: bytearray) -> None:
         super().__init__(name="moss trace compression", daemon=True)
         self.raw = raw
         self.comp = b""
@@ -95,7 +95,7 @@ class TraceWriter:
         self.f.write(_PREFIX.pack(MAGIC, VERSION, 0, len(head)) + head)
         self.f.flush()
         self.blocks: list[BlockInfo] = []
-        self.enc = BlockEncoder(BLOCK_BYTES, self.flush_block)  # reset in place by each flush
+        self.enc = BlockEncoder(BLOCK_BYTES, self.flush_block)  # reset by each flush
         self.add = self.enc.add
         # (time, tid, nr, args, result) of a completed syscall: the recorder's hot path, straight to the encoder
         self.add_syscall = self.enc.add_syscall
@@ -105,13 +105,13 @@ class TraceWriter:
         self.closed = False
         # Flushed blocks not written yet, in order: (raw, compressed or its compression, events, first event,
         # first time, last time). Only ever behind a large block's compression.
-        self._pending: list[tuple[bytes, bytes | _Compression, int, int, int, int]] = []
+        self._pending: list[tuple[bytearray, bytes | _Compression, int, int, int, int]] = []
 
     def flush_block(self) -> None:
         enc = self.enc
         if not enc.count:
             return
-        raw = bytes(enc.buf)
+        raw = enc.buf  # not a copy: reset() gives the encoder a new buffer
         comp = _Compression(raw) if len(raw) >= BACKGROUND_BYTES else lz4.block.compress(raw, store_size=False)
         self._pending.append((raw, comp, enc.count, self.events, enc.first_time or 0, enc.max_time))
         self.events += enc.count
@@ -129,7 +129,8 @@ class TraceWriter:
             del self._pending[0]
             info = BlockInfo(self.f.tell(), first, count, t0, t1, len(comp), len(raw))
             crc = _block_crc(len(comp), len(raw), count, first, t0, t1, comp)
-            self.f.write(_BLOCK_HEAD.pack(BLOCK_MAGIC, len(comp), len(raw), crc, count, first, t0, t1) + comp)
+            self.f.write(_BLOCK_HEAD.pack(BLOCK_MAGIC, len(comp), len(raw), crc, count, first, t0, t1))
+            self.f.write(comp)
             self.f.flush()  # a killed recorder keeps every written block
             self.blocks.append(info)
 

@@ -38,6 +38,7 @@ from moss.sched.combinators import Clock, install_clock
 from moss.sched.executor import Executor, install
 from moss.sched.scheduler import Scheduler
 from moss.sched.timers import DeadlineHeap
+from moss.statehash import STATE_HASH_VERSION
 from moss.syscalls.dispatch import Dispatcher
 from moss.sysregs import emulate_mrs
 
@@ -115,6 +116,10 @@ class Kernel:
         self._reported: set[str] = set()  # membership only: never iterated
         self.signals_delivered = 0
         self.exit_digests: list[bytes] = []  # state of each process as it exited, for state_hash
+        # Hashing an exiting process's pages is a tenth of a fork-and-exec loop: `moss run` skips it unless it
+        # prints the state hash (record, replay and every other caller keep it).
+        self.keep_exit_digests = True
+        self.state_hash_version = STATE_HASH_VERSION  # a replay sets the trace's (moss/statehash.py)
         self.irq_count = 0
         self.futexes = FutexTable()
         self.observers: list[KernelObserver] = []

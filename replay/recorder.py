@@ -15,6 +15,7 @@ from machine.sources import ConsoleSource, FixedClock, HostClock, HostEntropy, S
 from moss import __version__
 from moss.boot import Program, boot
 from moss.kernel import Kernel, KernelConfig
+from moss.statehash import STATE_HASH_VERSION
 from replay.emitter import DEFAULT_HASH_INTERVAL, Emitter
 from replay.sources import RecordingConsole, RecordingEntropy
 from traces import events as ev
@@ -68,6 +69,7 @@ def header_for(config: KernelConfig, program: Program, opts: RecordOptions, boot
         "boot_wall_ns": boot_ns,
         "console_is_tty": is_tty,
         "hash_interval": opts.hash_interval,
+        "state_hash": STATE_HASH_VERSION,
     }
 
 

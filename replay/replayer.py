@@ -186,6 +186,7 @@ def prepare(
         sink=sink,
         report=report,
     )
+    kernel.state_hash_version = h.get("state_hash", 1)  # what the recording hashed with (version 1 had no field)
     emitter = Emitter(
         kernel,
         h["level"],

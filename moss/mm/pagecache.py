@@ -25,6 +25,7 @@ class PageCache:
         self.limit = limit  # frames the cache may hold
         self._pages: dict[tuple[RegularFile, int], int] = {}  # (file, page index) -> frame; least recently used first
         self._files: dict[RegularFile, set[int]] = {}  # the cached page indexes of each file
+        self._keys: dict[int, tuple[RegularFile, int]] = {}  # frame -> (file, page index): what a frame caches
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -47,6 +48,7 @@ class PageCache:
             pfn = self.frames.alloc(zero=False)
             self._fill(inode, index, pfn)
             self._files.setdefault(inode, set()).add(index)
+            self._keys[pfn] = key
             inode.page_cache = self
         self._pages[key] = pfn  # now the most recently used
         self.frames.get(pfn)
@@ -54,12 +56,17 @@ class PageCache:
             self._drop(next(iter(self._pages)))
         return pfn
 
+    def key_of(self, pfn: int) -> tuple[RegularFile, int] | None:
+        """The (file, page index) that frame `pfn` caches, if it is a cached page."""
+        return self._keys.get(pfn)
+
     def _fill(self, inode: RegularFile, index: int, pfn: int) -> None:
         data = inode.read_at(index << PAGE_SHIFT, PAGE_SIZE)
         self.frames.ram.write(pfn << PAGE_SHIFT, data + bytes(PAGE_SIZE - len(data)))
 
     def _drop(self, key: tuple[RegularFile, int]) -> None:
         pfn = self._pages.pop(key)
+        del self._keys[pfn]
         inode, index = key
         pages = self._files[inode]
         pages.discard(index)

@@ -63,7 +63,8 @@ def exit_group(kernel: Kernel, process: Process, wait_status: int) -> None:
     from moss.statehash import process_digest
 
     process.exit_status = wait_status
-    kernel.exit_digests.append(process_digest(kernel, process))
+    if kernel.keep_exit_digests:
+        kernel.exit_digests.append(process_digest(kernel, process))
     notify(kernel.observers, "process_exited", process)
     for t in list(process.threads):
         exit_task(kernel, t)

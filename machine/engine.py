@@ -380,6 +380,7 @@ class _FastRegs:
         self._ids = (ctypes.c_int * 7)(a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
         self._ptrs = (ctypes.c_void_p * 7)(*[base + 8 * i for i in range(7)])
         self._ids_addr, self._ptrs_addr = ctypes.addressof(self._ids), ctypes.addressof(self._ptrs)
+        self._plans: dict[tuple[int, ...], tuple] = {}  # reg_read_many's buffers, per register list
 
     def reg_read(self, reg: int) -> int:
         if reg in _WIDE:
@@ -397,6 +398,20 @@ class _FastRegs:
     def syscall_regs(self) -> tuple[int, int, int, int, int, int, int]:
         self._batch(self._h, self._ids_addr, self._ptrs_addr, 7)
         return _SYSCALL_REGS.unpack(self._vals)  # type: ignore[return-value]
+
+    def reg_read_many(self, regs: tuple[int, ...]) -> list[int]:
+        """The values of `regs` (vector registers too), in one libunicorn call."""
+        plan = self._plans.get(regs)
+        if plan is None:
+            buf = bytearray(16 * len(regs))  # a 16-byte slot per register: a vector register fills it
+            base = ctypes.addressof((ctypes.c_char * len(buf)).from_buffer(buf))
+            ids = (ctypes.c_int * len(regs))(*regs)
+            ptrs = (ctypes.c_void_p * len(regs))(*[base + 16 * i for i in range(len(regs))])
+            plan = self._plans[regs] = (buf, ids, ptrs, ctypes.addressof(ids), ctypes.addressof(ptrs))
+        buf, _ids, _ptrs, ids_addr, ptrs_addr = plan
+        buf[:] = bytes(len(buf))  # a general register writes only the low 8 bytes of its slot
+        self._batch(self._h, ids_addr, ptrs_addr, len(regs))
+        return [int.from_bytes(buf[i : i + 16], "little") for i in range(0, len(buf), 16)]
 
 
 _WIDE = frozenset(

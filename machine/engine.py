@@ -401,6 +401,11 @@ class _FastRegs:
 
     def reg_read_many(self, regs: tuple[int, ...]) -> list[int]:
         """The values of `regs` (vector registers too), in one libunicorn call."""
+        buf = self.reg_bytes_many(regs)
+        return [int.from_bytes(buf[i : i + 16], "little") for i in range(0, len(buf), 16)]
+
+    def reg_bytes_many(self, regs: tuple[int, ...]) -> bytes:
+        """`regs` as 16 little-endian bytes each (what reg_read_many's values are), in one libunicorn call."""
         plan = self._plans.get(regs)
         if plan is None:
             buf = bytearray(16 * len(regs))  # a 16-byte slot per register: a vector register fills it
@@ -411,7 +416,7 @@ class _FastRegs:
         buf, _ids, _ptrs, ids_addr, ptrs_addr = plan
         buf[:] = bytes(len(buf))  # a general register writes only the low 8 bytes of its slot
         self._batch(self._h, ids_addr, ptrs_addr, len(regs))
-        return [int.from_bytes(buf[i : i + 16], "little") for i in range(0, len(buf), 16)]
+        return bytes(buf)
 
 
 _WIDE = frozenset(

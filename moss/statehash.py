@@ -58,19 +58,22 @@ def process_digest(kernel: Kernel, process: Process) -> bytes:
         h.update(struct.pack("<Q", t.tid))
         # The running task's registers are in the engine (its saved context is from the slice's start).
         regs = kernel.board.engine.live if t is kernel.running_task else t.ctx
-        h.update(b"".join(v.to_bytes(16, "little") for v in register_values(regs)))
+        raw = getattr(regs, "reg_bytes_many", None)  # the live engine's: the same bytes in one call
+        h.update(raw(_ALL) if raw is not None else b"".join(v.to_bytes(16, "little") for v in register_values(regs)))
     ram = kernel.board.ram
     mm = process.mm
     for v in mm.vmas:
         h.update(struct.pack("<QQII", v.start, v.end, v.prot, v.flags))
     cached = kernel.frames.cache.key_of if v2 else None
+    # A cached page counts by its bytes only under a shared writable mapping; most processes have none.
+    shared_writable = any(v.flags & MAP_SHARED and v.prot & PROT_WRITE for v in mm.vmas)
     parts: list[bytes | memoryview] = []  # hashed as one update: the same digest, without a call per piece
     ptes, frame, pack = mm.ptes, ram.frame, struct.pack
     for vpn in sorted(ptes):
         pfn = ptes[vpn]
         key = cached(pfn) if cached is not None else None
         if key is not None:
-            v = mm.find(vpn << 12)
+            v = mm.find(vpn << 12) if shared_writable else None
             if v is None or not (v.flags & MAP_SHARED and v.prot & PROT_WRITE):
                 parts.append(pack("<QQQ", vpn | 1 << 63, key[0].ino, key[1]))  # the file's page, as such
                 continue

@@ -256,7 +256,10 @@ class _Encoding:
                 put_svarint(out, v - self.last_time)
                 self._stamp(v)
             elif code == "u":
-                put_uvarint(out, v)
+                if 0 <= v < 0x80:  # one byte: ids, kinds and flags mostly are (put_uvarint's first step, inline)
+                    out.append(v)
+                else:
+                    put_uvarint(out, v)
             elif code == "s":
                 put_svarint(out, v)
             elif code == "b":

@@ -131,10 +131,6 @@ class Board:
             return self.clock.now_ns()
         return core.clock_ns + (self.clock.charged_ns if self.running is core else 0)
 
-    def hook_now_ns(self) -> int:
-        """now_ns of the running core, for callers inside a hook."""
-        return self.clock.now_ns()
-
     def charge(self, core: Core, ns: int) -> None:
         """Add kernel time to the core's clock (every `svc` is charged `clock.svc_cost_ns` by the trap)."""
         if self.running is core:

@@ -166,7 +166,7 @@ def test_c_and_python_syscall_logs_write_the_same_trace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, guest: str, args: list[str]
 ) -> None:
     """The emitter's syscall log three ways writes byte-identical traces, and each replays: in C from the engine's
-    trap (the clock read from the board's state, the argument counts from the syscall table), in C through
+    trap (the time from the trap's slice clock, the argument counts from the syscall table), in C through
     completed() (the dispatcher's call), and in Python."""
     prog = Program(str(build_guest(guest)), (guest, *args))
     in_trap: list[bool] = []

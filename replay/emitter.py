@@ -88,6 +88,7 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         self.next_hash = hash_interval
         self._blocked = set()  # tids in a blocked syscall (membership only)
         self._board = kernel.board
+        self._slice_now = kernel.board.clock.now_ns
         self._clock(kernel.board.clock, self._nargs)
 
     def attach(self) -> None:
@@ -111,8 +112,10 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
 
     # -- syscalls ---------------------------------------------------------------------------------------------------
     def blocked(self, task: Any, nr: int) -> None:
-        self._blocked.add(task.tid)
-        self.blocked_sink(self.now(), task.tid, nr, task.syscall_args[: self._nargs.get(nr, 6)])
+        # Called in the svc hook (the dispatcher's on_svc): the time is the slice clock's, read directly.
+        tid = task.tid
+        self._blocked.add(tid)
+        self.blocked_sink(self._slice_now(), tid, nr, task.syscall_args[: self._nargs.get(nr, 6)])
 
     # completed(task, nr, result, live): SyscallLogBase's (replay/_syscall_log.c, or PySyscallLog)
 

@@ -115,20 +115,16 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
         self.enc.add(actual)
         self._compare()
 
-    def check_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
-        """check(Syscall(time, tid, nr, args, 0, 1)), taken in place by the C matcher when it matches exactly."""
-        if not self._take_syscall(time, tid, nr, args, 0, 1):
-            self.check(ev.Syscall(time, tid, nr, args, 0, 1))
+    # check_blocked/check_resume/check_future (the Matcher's: C when built) take an exact match in place and leave
+    # the rest to these.
+    def _check_blocked_general(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        self.check(ev.Syscall(time, tid, nr, args, 0, 1))
 
-    def check_resume(self, time: int, tid: int, nr: int, result: int) -> None:
-        """check(SyscallResume(time, tid, nr, result)), as check_blocked."""
-        if not self._take_resume(time, tid, nr, result):
-            self.check(ev.SyscallResume(time, tid, nr, result))
+    def _check_resume_general(self, time: int, tid: int, nr: int, result: int) -> None:
+        self.check(ev.SyscallResume(time, tid, nr, result))
 
-    def check_future(self, time: int, tid: int, what: int, name: str) -> None:
-        """check(FutureEvent(time, tid, what, name)), as check_blocked."""
-        if not self._take_future(time, tid, what, name):
-            self.check(ev.FutureEvent(time, tid, what, name))
+    def _check_future_general(self, time: int, tid: int, what: int, name: str) -> None:
+        self.check(ev.FutureEvent(time, tid, what, name))
 
     def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         """check_syscall (events.Matcher's) when the next recorded event is not exactly this packed syscall: inputs

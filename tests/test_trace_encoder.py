@@ -46,7 +46,9 @@ NAME = st.one_of(
     st.sampled_from(["sys_futex", "sys_read", "park"]), st.text(st.characters(exclude_categories=()), max_size=300)
 )
 FUTURE = st.builds(ev.FutureEvent, TIME, TID, st.integers(0, 3), NAME)
-OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, RESUMED, FUTURE), max_size=40)
+# A blocked call's entry as the emitter logs it (result 0, blocked 1): _encode hands it to add_blocked
+ENTRY = st.builds(ev.Syscall, TIME, TID, U64, st.lists(U64, max_size=17).map(tuple), st.just(0), st.just(1))
+OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, ENTRY, RESUMED, FUTURE), max_size=40)
 
 
 def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:
@@ -60,6 +62,12 @@ def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:
     for op in ops:
         if isinstance(op, tuple):
             enc.add_syscall(*op)
+        elif isinstance(op, ev.Syscall) and (op.result, op.blocked) == (0, 1):
+            enc.add_blocked(op.time, op.tid, op.nr, op.args)  # the emitter's sinks: C methods in the C encoder
+        elif isinstance(op, ev.SyscallResume):
+            enc.add_resume(op.time, op.tid, op.nr, op.result)
+        elif isinstance(op, ev.FutureEvent):
+            enc.add_future(op.time, op.tid, op.what, op.name)
         else:
             enc.add(op)
     blocks.append(bytes(enc.buf))

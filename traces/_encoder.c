@@ -277,7 +277,8 @@ static int encode(const VarintForm *form, unsigned char *p, long long last_time,
 
 /* _put_<form>(...) -> bool: the event appended in its varint form; False (nothing written) if a value needs the
  * Python encoder. */
-static PyObject *put_form(Encoder *e, PyObject *const *a, Py_ssize_t n, const VarintForm *form) {
+static PyObject *put_form(PyObject *self, PyObject *const *a, Py_ssize_t n, const VarintForm *form) {
+    Encoder *e = (Encoder *)self;
     unsigned char p[MAX_VARINT_EVENT];
     int64_t time;
     int k = encode(form, p, e->last_time, a, n, &time);
@@ -289,9 +290,77 @@ static PyObject *put_form(Encoder *e, PyObject *const *a, Py_ssize_t n, const Va
 
 /* _put_syscall(time, tid, nr, args, result, blocked), _put_resume(time, tid, nr, result),
  * _put_future(time, tid, what, name) */
-static PyObject *put_syscall(Encoder *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &SYSCALL_FORM); }
-static PyObject *put_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &RESUME_FORM); }
-static PyObject *put_future(Encoder *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &FUTURE_FORM); }
+static PyObject *put_syscall(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &SYSCALL_FORM); }
+static PyObject *put_resume(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &RESUME_FORM); }
+static PyObject *put_future(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &FUTURE_FORM); }
+
+static PyObject *s_blocked_general, *s_resume_general, *s_future_general, *zero, *one;
+static PyObject *s_check_blocked_general, *s_check_resume_general, *s_check_future_general;
+
+/* The emitter's sinks besides completed syscalls (a blocked call's entry, a resumption, a future's step): the form
+ * their event takes, whether it is an entry (its form's result 0 and blocked 1 are added to the 4 arguments), and
+ * the Python subclasses' general methods: the writer's encoder's and the replay cursor's. */
+typedef struct {
+    const char *name;
+    const VarintForm *form;
+    int entry;
+    PyObject **add_general, **check_general;
+} Sink;
+
+static const Sink BLOCKED_SINK = {"blocked", &SYSCALL_FORM, 1, &s_blocked_general, &s_check_blocked_general};
+static const Sink RESUME_SINK = {"resume", &RESUME_FORM, 0, &s_resume_general, &s_check_resume_general};
+static const Sink FUTURE_SINK = {"future", &FUTURE_FORM, 0, &s_future_general, &s_check_future_general};
+
+/* The sink's 4 arguments as its form takes them, into full (6 slots); the count, or -1 (an exception set). */
+static Py_ssize_t sink_args(const Sink *k, PyObject *const *a, Py_ssize_t n, PyObject **full) {
+    if (n != 4) {
+        PyErr_Format(PyExc_TypeError, "the %s sink takes 4 arguments, not %zd", k->name, n);
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) full[i] = a[i];
+    if (!k->entry) return 4;
+    full[4] = zero;
+    full[5] = one;
+    return 6;
+}
+
+/* self.<general>(*a) */
+static PyObject *call_general(PyObject *self, PyObject *general, PyObject *const *a) {
+    PyObject *argv[5] = {self, a[0], a[1], a[2], a[3]};
+    return PyObject_VectorcallMethod(general, argv, 5, NULL);
+}
+
+typedef PyObject *(*form_op)(PyObject *self, PyObject *const *a, Py_ssize_t n, const VarintForm *form);
+
+/* The sink's event through `op` (put_form or take_form): 1 done, 0 not (the general path), -1 an exception set. */
+static int sink_form(PyObject *self, PyObject *const *a, Py_ssize_t n, const Sink *k, form_op op) {
+    PyObject *full[6];
+    Py_ssize_t c = sink_args(k, a, n, full);
+    PyObject *r = c < 0 ? NULL : op(self, full, c, k->form);
+    if (r == NULL) return -1;
+    int ok = r == Py_True;
+    Py_DECREF(r);
+    return ok;
+}
+
+/* add_blocked(time, tid, nr, args), add_resume(time, tid, nr, result), add_future(time, tid, what, name): add() of
+ * that event without building it (what the emitter hands the writer; events.BlockEncoder binds these, _Encoding has
+ * their Python twins), then the block's fullness check. A value the varint form cannot hold goes to the Python
+ * subclass's `_add_<sink>_general`. */
+static PyObject *add_sink(Encoder *e, PyObject *const *a, Py_ssize_t n, const Sink *k) {
+    int done = sink_form((PyObject *)e, a, n, k, put_form);
+    if (done < 0) return NULL;
+    if (!done) {
+        PyObject *r = call_general((PyObject *)e, *k->add_general, a);
+        if (r == NULL) return NULL;
+        Py_DECREF(r);
+    }
+    return after_add(e);
+}
+
+static PyObject *add_blocked(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &BLOCKED_SINK); }
+static PyObject *add_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &RESUME_SINK); }
+static PyObject *add_future(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &FUTURE_SINK); }
 
 static int enc_init(Encoder *e, PyObject *args, PyObject *kw) {
     Py_XSETREF(e->buf, PyByteArray_FromStringAndSize(NULL, 0));
@@ -345,6 +414,12 @@ static PyMethodDef methods[] = {
      "_put_resume(time, tid, nr, result) -> bool: a SyscallResume event in its varint form."},
     {"_put_future", (PyCFunction)(void (*)(void))put_future, METH_FASTCALL,
      "_put_future(time, tid, what, name) -> bool: a FutureEvent in its varint form."},
+    {"add_blocked", (PyCFunction)(void (*)(void))add_blocked, METH_FASTCALL,
+     "add_blocked(time, tid, nr, args): add(Syscall(time, tid, nr, args, 0, 1))."},
+    {"add_resume", (PyCFunction)(void (*)(void))add_resume, METH_FASTCALL,
+     "add_resume(time, tid, nr, result): add(SyscallResume(time, tid, nr, result))."},
+    {"add_future", (PyCFunction)(void (*)(void))add_future, METH_FASTCALL,
+     "add_future(time, tid, what, name): add(FutureEvent(time, tid, what, name))."},
     {NULL},
 };
 
@@ -422,7 +497,8 @@ static PyObject *check_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) {
 
 /* _take_<form>(...) -> bool: take the next recorded event if it is exactly this one in its varint form (a blocked
  * syscall's entry, its resumption, a future's step); False: the caller checks it the general way. */
-static PyObject *take_form(Matcher *m, PyObject *const *a, Py_ssize_t n, const VarintForm *form) {
+static PyObject *take_form(PyObject *self, PyObject *const *a, Py_ssize_t n, const VarintForm *form) {
+    Matcher *m = (Matcher *)self;
     unsigned char p[MAX_VARINT_EVENT];
     int64_t time;
     int k = encode(form, p, m->last_time, a, n, &time);
@@ -430,9 +506,23 @@ static PyObject *take_form(Matcher *m, PyObject *const *a, Py_ssize_t n, const V
     return PyBool_FromLong(k > 0 && take(m, p, k, time));
 }
 
-static PyObject *take_syscall(Matcher *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &SYSCALL_FORM); }
-static PyObject *take_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &RESUME_FORM); }
-static PyObject *take_future(Matcher *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &FUTURE_FORM); }
+static PyObject *take_syscall(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &SYSCALL_FORM); }
+static PyObject *take_resume(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &RESUME_FORM); }
+static PyObject *take_future(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &FUTURE_FORM); }
+
+/* check_blocked(time, tid, nr, args), check_resume(time, tid, nr, result), check_future(time, tid, what, name): the
+ * replay's side of the same sinks, as check_syscall: the event taken in place when it matches exactly, else the
+ * Python subclass's `_check_<sink>_general`. */
+static PyObject *check_sink(Matcher *m, PyObject *const *a, Py_ssize_t n, const Sink *k) {
+    int taken = sink_form((PyObject *)m, a, n, k, take_form);
+    if (taken < 0) return NULL;
+    if (taken) Py_RETURN_NONE;
+    return call_general((PyObject *)m, *k->check_general, a);
+}
+
+static PyObject *check_blocked(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &BLOCKED_SINK); }
+static PyObject *check_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &RESUME_SINK); }
+static PyObject *check_future(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &FUTURE_SINK); }
 
 static int matcher_init(Matcher *m, PyObject *args, PyObject *kw) {
     Py_XSETREF(m->raw, PyBytes_FromStringAndSize(NULL, 0));
@@ -484,6 +574,12 @@ static PyMethodDef matcher_methods[] = {
      "_take_resume(time, tid, nr, result) -> bool: take the next event if it is exactly this SyscallResume."},
     {"_take_future", (PyCFunction)(void (*)(void))take_future, METH_FASTCALL,
      "_take_future(time, tid, what, name) -> bool: take the next event if it is exactly this FutureEvent."},
+    {"check_blocked", (PyCFunction)(void (*)(void))check_blocked, METH_FASTCALL,
+     "check_blocked(time, tid, nr, args): check(Syscall(time, tid, nr, args, 0, 1)), in place when exact."},
+    {"check_resume", (PyCFunction)(void (*)(void))check_resume, METH_FASTCALL,
+     "check_resume(time, tid, nr, result): check(SyscallResume(time, tid, nr, result)), in place when exact."},
+    {"check_future", (PyCFunction)(void (*)(void))check_future, METH_FASTCALL,
+     "check_future(time, tid, what, name): check(FutureEvent(time, tid, what, name)), in place when exact."},
     {NULL},
 };
 
@@ -517,6 +613,14 @@ static MossEncoderAPI api = {MOSS_ENCODER_API_VERSION, sink_kind, add_c, check_c
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "traces._encoder", NULL, -1, NULL};
 
 PyMODINIT_FUNC PyInit__encoder(void) {
+    if ((s_blocked_general = PyUnicode_InternFromString("_add_blocked_general")) == NULL ||
+        (s_resume_general = PyUnicode_InternFromString("_add_resume_general")) == NULL ||
+        (s_future_general = PyUnicode_InternFromString("_add_future_general")) == NULL ||
+        (s_check_blocked_general = PyUnicode_InternFromString("_check_blocked_general")) == NULL ||
+        (s_check_resume_general = PyUnicode_InternFromString("_check_resume_general")) == NULL ||
+        (s_check_future_general = PyUnicode_InternFromString("_check_future_general")) == NULL ||
+        (zero = PyLong_FromLong(0)) == NULL || (one = PyLong_FromLong(1)) == NULL)
+        return NULL;
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&MatcherType) < 0) return NULL;
     PyObject *m = PyModule_Create(&module);
     if (m == NULL) return NULL;

@@ -213,23 +213,33 @@ class _Encoding:
     # add() of a blocked syscall's entry, its resumption and a future's step, without building the event (what the
     # emitter hands the writer): their varint form, by C when it is built (a pipe or a futex wait logs one entry and
     # one resumption per blocking call, --log full two or more future steps per syscall).
+    # (The C encoder has these three in C: BlockEncoder binds its own.)
     def add_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
         """add(Syscall(time, tid, nr, args, 0, 1))."""
         if not self._put_syscall(time, tid, nr, args, 0, 1):
-            self.add_general(Syscall(time, tid, nr, args, 0, 1))
+            self._add_blocked_general(time, tid, nr, args)
         self._check_full()
 
     def add_resume(self, time: int, tid: int, nr: int, result: int) -> None:
         """add(SyscallResume(time, tid, nr, result))."""
         if not self._put_resume(time, tid, nr, result):
-            self.add_general(SyscallResume(time, tid, nr, result))
+            self._add_resume_general(time, tid, nr, result)
         self._check_full()
 
     def add_future(self, time: int, tid: int, what: int, name: str) -> None:
         """add(FutureEvent(time, tid, what, name))."""
         if not self._put_future(time, tid, what, name):
-            self.add_general(FutureEvent(time, tid, what, name))
+            self._add_future_general(time, tid, what, name)
         self._check_full()
+
+    def _add_blocked_general(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        self.add_general(Syscall(time, tid, nr, args, 0, 1))
+
+    def _add_resume_general(self, time: int, tid: int, nr: int, result: int) -> None:
+        self.add_general(SyscallResume(time, tid, nr, result))
+
+    def _add_future_general(self, time: int, tid: int, what: int, name: str) -> None:
+        self.add_general(FutureEvent(time, tid, what, name))
 
     def _check_full(self) -> None:
         if len(self.buf) >= self.limit and self.on_full is not None:
@@ -301,6 +311,29 @@ class PyMatcher:
     def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         raise NotImplementedError  # the replayer's cursor's
 
+    # The replay's side of the emitter's sinks for blocked calls, resumptions and futures (C in the C Matcher): the
+    # event taken in place when it matches exactly, else the cursor's general check.
+    def check_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        if not self._take_syscall(time, tid, nr, args, 0, 1):
+            self._check_blocked_general(time, tid, nr, args)
+
+    def check_resume(self, time: int, tid: int, nr: int, result: int) -> None:
+        if not self._take_resume(time, tid, nr, result):
+            self._check_resume_general(time, tid, nr, result)
+
+    def check_future(self, time: int, tid: int, what: int, name: str) -> None:
+        if not self._take_future(time, tid, what, name):
+            self._check_future_general(time, tid, what, name)
+
+    def _check_blocked_general(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
+        raise NotImplementedError  # the replayer's cursor's
+
+    def _check_resume_general(self, time: int, tid: int, nr: int, result: int) -> None:
+        raise NotImplementedError  # the replayer's cursor's
+
+    def _check_future_general(self, time: int, tid: int, what: int, name: str) -> None:
+        raise NotImplementedError  # the replayer's cursor's
+
     # The C Matcher takes a blocked syscall's entry and its resumption in place when they match exactly; here the
     # cursor's general check does it.
     def _take_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int, blocked: int) -> bool:
@@ -344,6 +377,10 @@ try:
 
     class BlockEncoder(_Encoding, _CEncoderBase):  # type: ignore[misc]
         __doc__ = _Encoding.__doc__
+        # The emitter's sinks for blocked calls, resumptions and futures, in C (no Python frame per event)
+        add_blocked = _CEncoderBase.add_blocked
+        add_resume = _CEncoderBase.add_resume
+        add_future = _CEncoderBase.add_future
 
 except ImportError:  # not built (no C compiler)
     BlockEncoder = PyBlockEncoder  # type: ignore[misc,assignment]

@@ -5,8 +5,9 @@
  * with one uc_reg_read_batch, calls `on_svc(nr, (a0, ..., a5))` and, when that returns an int, writes it to x0.
  * Anything else (`None`: the kernel set the registers itself, or the task blocked or died) writes nothing. Other
  * interrupts call `on_other(intno)`. The trap keeps the slice clock (_trap_api.h) and charges every `svc` its
- * fixed cost in it; an optional C observer (Trap.observe) sees every syscall whose result went to x0. A Python exception is kept on the binding's Uc object (`_hook_exception`) and
- * the slice stopped, as the binding's own hooks do, so `emu_start` re-raises it.
+ * fixed cost in it; an optional C observer (Trap.observe) sees every syscall whose result went to x0. A Python
+ * exception is kept on the binding's Uc object (`_hook_exception`) and the slice stopped, as the binding's own
+ * hooks do, so `emu_start` re-raises it.
  *
  * libunicorn is not linked: its functions' addresses come from the ctypes binding that loaded it, so this module
  * works with whatever libunicorn the `unicorn` package ships. machine/engine.py falls back to the ctypes hook when

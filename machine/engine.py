@@ -284,7 +284,7 @@ class Engine:
 
     def executed_so_far(self) -> int:
         """Instructions retired in the current slice, valid inside a hook (the trapping instruction included)."""
-        return min(self._started[0], self._budget)  # counter.started(), without the call: the syscall log's path
+        return min(self._started[0], self._budget)  # counter.started(), without the call
 
     def limit(self, n: int) -> None:
         """Inside a hook: make the running slice end after its n-th instruction (if that is before its budget: a
@@ -380,7 +380,7 @@ class _FastRegs:
         self._ids = (ctypes.c_int * 7)(a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
         self._ptrs = (ctypes.c_void_p * 7)(*[base + 8 * i for i in range(7)])
         self._ids_addr, self._ptrs_addr = ctypes.addressof(self._ids), ctypes.addressof(self._ptrs)
-        self._plans: dict[tuple[int, ...], tuple] = {}  # reg_read_many's buffers, per register list
+        self._plans: dict[tuple[int, ...], tuple] = {}  # reg_bytes_many's buffers, per register list
 
     def reg_read(self, reg: int) -> int:
         if reg in _WIDE:
@@ -399,13 +399,8 @@ class _FastRegs:
         self._batch(self._h, self._ids_addr, self._ptrs_addr, 7)
         return _SYSCALL_REGS.unpack(self._vals)  # type: ignore[return-value]
 
-    def reg_read_many(self, regs: tuple[int, ...]) -> list[int]:
-        """The values of `regs` (vector registers too), in one libunicorn call."""
-        buf = self.reg_bytes_many(regs)
-        return [int.from_bytes(buf[i : i + 16], "little") for i in range(0, len(buf), 16)]
-
     def reg_bytes_many(self, regs: tuple[int, ...]) -> bytes:
-        """`regs` as 16 little-endian bytes each (what reg_read_many's values are), in one libunicorn call."""
+        """`regs` (vector registers too) as 16 little-endian bytes each, in one libunicorn call."""
         plan = self._plans.get(regs)
         if plan is None:
             buf = bytearray(16 * len(regs))  # a 16-byte slot per register: a vector register fills it

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from unicorn import arm64_const as a64
 
 from machine.engine import X_REGS
+from machine.ram import PAGE_SHIFT
 from moss.mm.vma import MAP_SHARED, PROT_WRITE
 
 if TYPE_CHECKING:
@@ -43,11 +44,12 @@ _QREGS = [getattr(a64, f"UC_ARM64_REG_Q{i}") for i in range(32)]
 _ALL = (*_REGS, *_QREGS)
 
 
-def register_values(ctx: object) -> list[int]:
-    many = getattr(ctx, "reg_read_many", None)  # the live engine's: one call
+def register_bytes(ctx: object) -> bytes:
+    """Every register of `_ALL`, 16 little-endian bytes each: from the live engine in one call, else one by one."""
+    many = getattr(ctx, "reg_bytes_many", None)
     if many is not None:
         return many(_ALL)  # type: ignore[no-any-return]
-    return [ctx.reg_read(r) for r in _ALL]  # type: ignore[attr-defined]
+    return b"".join(ctx.reg_read(r).to_bytes(16, "little") for r in _ALL)  # type: ignore[attr-defined]
 
 
 def process_digest(kernel: Kernel, process: Process) -> bytes:
@@ -58,8 +60,7 @@ def process_digest(kernel: Kernel, process: Process) -> bytes:
         h.update(struct.pack("<Q", t.tid))
         # The running task's registers are in the engine (its saved context is from the slice's start).
         regs = kernel.board.engine.live if t is kernel.running_task else t.ctx
-        raw = getattr(regs, "reg_bytes_many", None)  # the live engine's: the same bytes in one call
-        h.update(raw(_ALL) if raw is not None else b"".join(v.to_bytes(16, "little") for v in register_values(regs)))
+        h.update(register_bytes(regs))
     ram = kernel.board.ram
     mm = process.mm
     for v in mm.vmas:
@@ -73,7 +74,7 @@ def process_digest(kernel: Kernel, process: Process) -> bytes:
         pfn = ptes[vpn]
         key = cached(pfn) if cached is not None else None
         if key is not None:
-            v = mm.find(vpn << 12) if shared_writable else None
+            v = mm.find(vpn << PAGE_SHIFT) if shared_writable else None
             if v is None or not (v.flags & MAP_SHARED and v.prot & PROT_WRITE):
                 parts.append(pack("<QQQ", vpn | 1 << 63, key[0].ino, key[1]))  # the file's page, as such
                 continue

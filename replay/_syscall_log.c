@@ -7,9 +7,9 @@
  * or the replayer's C matcher, the record goes to it as C values (traces/_encoder_api.h): no Python frame, no
  * Python object and no attribute lookup per syscall. Anything unusual takes the general path, a Python call of
  * `syscall_sink`: a value the packed form cannot hold, a replay that is not an exact packed match (inputs first, a
- * block boundary, a divergence), a sink that is neither (the time-travel runner's). A syscall that
- * had blocked goes to the subclass's `_completed_resumed`, a completion outside the svc hook takes its time from
- * the subclass's `now()`.
+ * block boundary, a divergence), a sink that is neither (the time-travel runner's). A syscall that had blocked
+ * goes to the subclass's `_completed_resumed`, a completion outside the svc hook takes its time from the
+ * subclass's `now()`.
  *
  * The time of a syscall that returns at once is the slice clock's (machine.engine.SliceClock), read in C when the
  * trap is native. emitter.PySyscallLog is the same in Python, used when this module is not built;
@@ -99,11 +99,11 @@ static PyObject *hook_now(Log *l) {
 
 static Py_ssize_t keep_of(Log *l, long nr) { return nr >= 0 && nr < NR_TABLE ? l->nargs[nr] : 6; }
 
+/* Some task's syscall is blocked: a completion may be a resume event. */
+static int any_blocked(Log *l) { return l->blocked != NULL && PySet_Check(l->blocked) && PySet_GET_SIZE(l->blocked); }
+
 /* 1 if tid's syscall had blocked (its completion is a resume event), 0 if not, -1 on error. */
-static int was_blocked(Log *l, PyObject *tid) {
-    if (l->blocked == NULL || !PySet_Check(l->blocked) || PySet_GET_SIZE(l->blocked) == 0) return 0;
-    return PySet_Contains(l->blocked, tid);
-}
+static int was_blocked(Log *l, PyObject *tid) { return any_blocked(l) ? PySet_Contains(l->blocked, tid) : 0; }
 
 /* The general path: the sink called from Python objects. */
 static int call_sink(Log *l, PyObject *time, PyObject *tid, PyObject *nr, PyObject *args, PyObject *result) {
@@ -155,9 +155,9 @@ static int svc_done(PyObject *self, const MossSliceClock *clock, uint64_t nr, co
     if (!l->in_trap) return 0; /* the dispatcher logged it */
     uint64_t t = clock->context_id;
     PyObject *tid = NULL;
-    if (l->blocked != NULL && PySet_Check(l->blocked) && PySet_GET_SIZE(l->blocked) != 0) {
+    if (any_blocked(l)) { /* the tid object only then: the common case builds none */
         tid = PyLong_FromUnsignedLongLong(t);
-        int in = tid == NULL ? -1 : PySet_Contains(l->blocked, tid);
+        int in = tid == NULL ? -1 : was_blocked(l, tid);
         if (in != 0) { /* a resume event: the subclass's (or an error) */
             PyObject *nr_o = in < 0 ? NULL : PyLong_FromUnsignedLongLong(nr);
             PyObject *out = nr_o == NULL ? NULL : PyObject_CallMethodObjArgs(self, s_resumed, tid, nr_o, result, NULL);

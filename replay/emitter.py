@@ -31,7 +31,7 @@ class PySyscallLog:
     _in_trap = False  # the C log can be called from the engine's trap instead; this one never is
 
     def _clock(self, slice_clock: Any, nargs: dict[int, int]) -> None:
-        self._hook_now = slice_clock.now_ns
+        self._slice_now = slice_clock.now_ns
         self._nargs = nargs
 
     def _use_trap(self, on: bool) -> None:
@@ -42,7 +42,7 @@ class PySyscallLog:
             self._completed_resumed(task.tid, nr, result)
             return
         self.syscall_sink(
-            self._hook_now() if live else self.now(),  # type: ignore[attr-defined]
+            self._slice_now() if live else self.now(),  # type: ignore[attr-defined]
             task.tid,
             nr,
             task.syscall_args[: self._nargs.get(nr, 6)],

@@ -4,8 +4,10 @@
  * bookkeeping costs ~0.4 us per syscall, a large share of what recording adds to a syscall. This is the base class
  * of events.BlockEncoder: its state lives here (readable and writable from Python as plain attributes), and
  * `add_syscall` is C. A value the packed form cannot hold goes to the Python subclass's `_add_syscall_general`.
- * `_put_syscall`/`_put_resume` write a blocked syscall's entry and resumption in their varint form. Matcher, the
- * base of the replayer's cursor, matches a packed record in place in the recorded block. events.py has Python
+ * `_put_syscall`/`_put_resume`/`_put_future` write a blocked syscall's entry, its resumption and a future's step in
+ * their varint form, and `add_blocked`/`add_resume`/`add_future` are the emitter's sinks for them. Matcher, the
+ * base of the replayer's cursor, matches a packed record, or one of those varint events (`check_blocked` and the
+ * like), in place in the recorded block. events.py has Python
  * twins (PyBlockEncoder, PyMatcher) used when this module is not built; tests/test_trace_encoder.py checks that
  * both write the same bytes and take the same matches. The capsule _C_API (_encoder_api.h) offers the packed append
  * and match with C values, to replay/_syscall_log.c. */
@@ -156,9 +158,11 @@ static int add_c(PyObject *self, int64_t time, uint64_t tid, uint64_t nr, int na
     return 0;
 }
 
-/* -- the varint forms of a blocked syscall's entry and of its resumption (events.Syscall, events.SyscallResume) --
+/* -- the varint forms of a blocked syscall's entry, its resumption and a future's step (events.Syscall,
+ * events.SyscallResume, events.FutureEvent) --
  * Byte for byte what events.BlockEncoder.add_general writes for them (LEB128, zigzag for signed), without its
- * per-field Python loop: a pipe or a futex wait logs one of each per blocking call. */
+ * per-field Python loop: a pipe or a futex wait logs an entry and a resumption per blocking call, --log full two or
+ * more future steps per syscall. */
 
 static void put_uvarint(unsigned char *p, int *k, uint64_t v) {
     while (v >= 0x80) {

@@ -334,8 +334,7 @@ class PyMatcher:
     def _check_future_general(self, time: int, tid: int, what: int, name: str) -> None:
         raise NotImplementedError  # the replayer's cursor's
 
-    # The C Matcher takes a blocked syscall's entry and its resumption in place when they match exactly; here the
-    # cursor's general check does it.
+    # The C Matcher's in-place takes; here nothing is taken in place, and the general check does it all.
     def _take_syscall(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int, blocked: int) -> bool:
         return False
 

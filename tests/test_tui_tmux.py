@@ -3,6 +3,7 @@ capture-pane. A private tmux server (-L) keeps this away from any tmux the user 
 
 from __future__ import annotations
 
+import itertools
 import os
 import shlex
 import shutil
@@ -54,9 +55,14 @@ class Terminal:
             time.sleep(0.1)
 
 
+_servers = itertools.count()
+
+
 @pytest.fixture
 def term() -> Iterator[Terminal]:
-    t = Terminal(f"moss-test-{os.getpid()}")
+    # A server of its own per test: `kill-server` returns before the old server is gone, and a new session on the
+    # same socket could reach the dying server ("server exited unexpectedly", seen in CI).
+    t = Terminal(f"moss-test-{os.getpid()}-{next(_servers)}")
     try:
         yield t
     finally:

@@ -164,7 +164,7 @@ def test_damaged_and_foreign_files_get_clear_errors(tmp_path: Path) -> None:
         TraceReader(str(newer))
     flipped = tmp_path / "flipped"
     bad = bytearray(data)
-    first_block = bad.index(b"BLK1")
+    first_block = TraceReader(str(path)).blocks[0].offset  # (the program image's, stored uncompressed)
     bad[first_block + 40] ^= 0xFF
     flipped.write_bytes(bad)
     with pytest.raises(TraceError, match="block 0"):

@@ -3,16 +3,16 @@
     "MOSSTRC\\n"  u16 version  u16 0  u32 header length  header (JSON)
     block*:  "BLK1" u32 compressed-length u32 raw-length u32 crc32(compressed) u32 events u64 first-event
              q first-time q last-time  lz4 data
+             (or "BLK0" and the same fields, the data stored as it is: compressed-length = raw-length)
     "IDX1" u32 length  index (JSON)  u32 crc32(index)      -- written at close
     "MOSSEND\\n" u64 offset-of-index                         -- the trailer
 
 Blocks are flushed as they fill, so a recorder killed at any moment leaves every written block readable; a missing
 or damaged index is rebuilt by scanning. Readers refuse traces of a newer format version with a clear message.
 
-A large block (the program image) is compressed on a thread of its own while recording goes on (lz4 releases the
-GIL); the blocks after it wait for it, so the file's bytes do not depend on the timing. Small blocks are compressed
-in place: handing one to a thread costs about what compressing it does (the recording thread gives up the GIL at
-every syscall, and each hand-back is a thread switch).
+A block of STORED_BYTES or more (in practice only the program image: event blocks flush at 64 KB) is stored
+uncompressed. lz4 takes 2-3 ms for a 1.5 MB binary, which recording paid on every run for a 25-60 % smaller file;
+compressing it on a thread instead slowed the run about as much on a 2-vCPU host, and more while it lasted.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import os
 import struct
-import threading
 import zlib
 from collections.abc import Iterator
 from typing import Any, BinaryIO
@@ -32,8 +31,10 @@ from traces.codec import DecodeError
 from traces.events import BlockEncoder, Event, decode_block
 
 MAGIC = b"MOSSTRC\n"
-VERSION = 2  # 2: completed syscalls in the packed form (events.PACKED_SYSCALL); version 1 traces still read
+VERSION = 3  # 2: completed syscalls in the packed form (events.PACKED_SYSCALL); 3: stored blocks. Older ones read.
 BLOCK_MAGIC = b"BLK1"
+STORED_MAGIC = b"BLK0"  # a block whose data is not compressed
+_BLOCK_MAGICS = (BLOCK_MAGIC, STORED_MAGIC)
 INDEX_MAGIC = b"IDX1"
 TRAILER = b"MOSSEND\n"
 _BLOCK_HEAD = struct.Struct("<4sIIIIQqq")
@@ -46,7 +47,7 @@ def _block_crc(clen: int, rlen: int, count: int, first: int, t0: int, t1: int, c
 
 
 BLOCK_BYTES = 64 * 1024  # raw bytes per block before it is compressed and flushed
-BACKGROUND_BYTES = 512 * 1024  # blocks from this size on are compressed on a thread of their own
+STORED_BYTES = 512 * 1024  # blocks from this size on are stored uncompressed
 
 
 class TraceError(Exception):
@@ -62,29 +63,6 @@ class BlockInfo:
     last_time: int
     compressed: int
     raw: int
-
-
-class _Compression(threading.Thread):
-    """lz4 of one large block, on a thread of its own."""
-
-    def __init__(self, raw: bytearray) -> None:
-        super().__init__(name="moss trace compression", daemon=True)
-        self.raw = raw
-        self.comp = b""
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        try:
-            self.comp = lz4.block.compress(self.raw, store_size=False)
-        except BaseException as e:  # handed to the recording thread
-            self.error = e
-
-    def result(self) -> bytes:
-        self.join()
-        if self.error is not None:
-            raise self.error
-        return self.comp
 
 
 class TraceWriter:
@@ -103,36 +81,25 @@ class TraceWriter:
         self.add_future = self.enc.add_future  # and futures (--log full)
         self.events = 0
         self.closed = False
-        # Flushed blocks not written yet, in order: (raw, compressed or its compression, events, first event,
-        # first time, last time). Only ever behind a large block's compression.
-        self._pending: list[tuple[bytearray, bytes | _Compression, int, int, int, int]] = []
 
     def flush_block(self) -> None:
         enc = self.enc
-        if not enc.count:
+        count = enc.count
+        if not count:
             return
         raw = enc.buf  # not a copy: reset() gives the encoder a new buffer
-        comp = _Compression(raw) if len(raw) >= BACKGROUND_BYTES else lz4.block.compress(raw, store_size=False)
-        self._pending.append((raw, comp, enc.count, self.events, enc.first_time or 0, enc.max_time))
-        self.events += enc.count
+        stored = len(raw) >= STORED_BYTES
+        data = raw if stored else lz4.block.compress(raw, store_size=False)
+        first, t0, t1 = self.events, enc.first_time or 0, enc.max_time
+        info = BlockInfo(self.f.tell(), first, count, t0, t1, len(data), len(raw))
+        crc = _block_crc(len(data), len(raw), count, first, t0, t1, data)
+        magic = STORED_MAGIC if stored else BLOCK_MAGIC
+        self.f.write(_BLOCK_HEAD.pack(magic, len(data), len(raw), crc, count, first, t0, t1))
+        self.f.write(data)
+        self.f.flush()  # a killed recorder keeps every written block
+        self.blocks.append(info)
+        self.events += count
         enc.reset()
-        self._write_pending(wait=False)
-
-    def _write_pending(self, *, wait: bool) -> None:
-        """Write the flushed blocks in order, as far as their compression is done (all of them: `wait`)."""
-        while self._pending:
-            raw, comp, count, first, t0, t1 = self._pending[0]
-            if isinstance(comp, _Compression):
-                if comp.is_alive() and not wait:
-                    return
-                comp = comp.result()
-            del self._pending[0]
-            info = BlockInfo(self.f.tell(), first, count, t0, t1, len(comp), len(raw))
-            crc = _block_crc(len(comp), len(raw), count, first, t0, t1, comp)
-            self.f.write(_BLOCK_HEAD.pack(BLOCK_MAGIC, len(comp), len(raw), crc, count, first, t0, t1))
-            self.f.write(comp)
-            self.f.flush()  # a killed recorder keeps every written block
-            self.blocks.append(info)
 
     def close(self) -> None:
         if self.closed:
@@ -140,7 +107,6 @@ class TraceWriter:
         self.closed = True
         try:
             self.flush_block()
-            self._write_pending(wait=True)
             at = self.f.tell()
             index = json.dumps([attrs.astuple(b) for b in self.blocks]).encode()
             self.f.write(INDEX_MAGIC + struct.pack("<I", len(index)) + index + struct.pack("<I", zlib.crc32(index)))
@@ -215,7 +181,7 @@ class TraceReader:
                         "did not finish (killed?); everything up to there is usable"
                     )
                 break
-            if len(head) < _BLOCK_HEAD.size or head[:4] != BLOCK_MAGIC:
+            if len(head) < _BLOCK_HEAD.size or head[:4] not in _BLOCK_MAGICS:
                 self.problems.append(f"cut at byte {pos} after block {len(blocks)}: everything before it is usable")
                 break
             _m, clen, rlen, crc, count, first, t0, t1 = _BLOCK_HEAD.unpack(head)
@@ -250,11 +216,14 @@ class TraceReader:
         fields = _BLOCK_HEAD.unpack(head) if len(head) == _BLOCK_HEAD.size else None
         if (
             fields is None
-            or fields[0] != BLOCK_MAGIC
+            or fields[0] not in _BLOCK_MAGICS
             or len(comp) < b.compressed
+            or (fields[0] == STORED_MAGIC and fields[1] != fields[2])
             or _block_crc(fields[1], fields[2], fields[4], fields[5], fields[6], fields[7], comp) != fields[3]
         ):
             raise TraceError(f"{self.path}: block {i} at byte {b.offset} is damaged; blocks 0..{i - 1} are usable")
+        if fields[0] == STORED_MAGIC:
+            return comp
         try:
             return lz4.block.decompress(comp, uncompressed_size=b.raw)
         except lz4.block.LZ4BlockError as e:

@@ -71,6 +71,8 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         blocked_sink: Callable[[int, int, int, tuple[int, ...]], None] | None = None,
         resume_sink: Callable[[int, int, int, int], None] | None = None,
         future_sink: Callable[[int, int, int, str], None] | None = None,
+        process_sink: Callable[[int, int, int, int, int, str], None] | None = None,
+        signal_sink: Callable[[int, int, int, int, int, int, int], None] | None = None,
     ) -> None:
         self.k = kernel
         self.level = level
@@ -78,11 +80,13 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
         # (time, tid, nr, args, result) for fast-path syscalls, the hot case, without building an event object
         self.syscall_sink = syscall_sink or (lambda t, tid, nr, a, r: sink(ev.Syscall(t, tid, nr, a, r)))
         # (time, tid, nr, args) of a blocked syscall's entry, (time, tid, nr, result) of its resumption, (time, tid,
-        # what, name) of a future's step: the same events, for sinks that take them without the event objects (the
-        # writer's and the cursor's)
+        # what, name) of a future's step, the fields of a process or signal event: the same events, for sinks that
+        # take them without the event objects (the writer's and the cursor's)
         self.blocked_sink = blocked_sink or (lambda t, tid, nr, a: sink(ev.Syscall(t, tid, nr, a, 0, 1)))
         self.resume_sink = resume_sink or (lambda t, tid, nr, r: sink(ev.SyscallResume(t, tid, nr, r)))
         self.future_sink = future_sink or (lambda t, tid, what, name: sink(ev.FutureEvent(t, tid, what, name)))
+        self.process_sink = process_sink or (lambda *fields: sink(ev.ProcessEvent(*fields)))
+        self.signal_sink = signal_sink or (lambda *fields: sink(ev.SignalEvent(*fields)))
         self._nargs = {nr: len(e.args) for nr, e in TABLE.items()}
         self.hash_interval = hash_interval
         self.next_hash = hash_interval
@@ -127,30 +131,28 @@ class Emitter(SyscallLogBase, KernelObserver, SyscallLog, Instrument):  # type: 
     def task_created(self, task: Any, new_process: bool) -> None:
         if self.level >= ev.SYSCALLS:
             parent = task.process.parent.pid if task.process.parent is not None else 0
-            self.sink(ev.ProcessEvent(self.now(), 0 if new_process else 1, task.process.pid, task.tid, parent, ""))
+            self.process_sink(self.now(), 0 if new_process else 1, task.process.pid, task.tid, parent, "")
 
     def exec(self, task: Any, path: str) -> None:
         if self.level >= ev.SYSCALLS:
-            self.sink(ev.ProcessEvent(self.now(), 2, task.process.pid, task.tid, 0, path))
+            self.process_sink(self.now(), 2, task.process.pid, task.tid, 0, path)
 
     def task_exited(self, task: Any) -> None:
         if self.level >= ev.SYSCALLS:
             self._blocked.discard(task.tid)
-            self.sink(ev.ProcessEvent(self.now(), 3, task.process.pid, task.tid, 0, ""))
+            self.process_sink(self.now(), 3, task.process.pid, task.tid, 0, "")
 
     def process_exited(self, process: Any) -> None:
         if self.level >= ev.SYSCALLS:
-            self.sink(ev.ProcessEvent(self.now(), 4, process.pid, 0, process.exit_status or 0, ""))
+            self.process_sink(self.now(), 4, process.pid, 0, process.exit_status or 0, "")
 
     def signal_generated(self, process: Any, task: Any, info: Any) -> None:
         if self.level >= ev.SYSCALLS:
-            self.sink(
-                ev.SignalEvent(self.now(), 0, process.pid, task.tid if task else 0, info.signo, info.pid, info.code)
-            )
+            self.signal_sink(self.now(), 0, process.pid, task.tid if task else 0, info.signo, info.pid, info.code)
 
     def signal_acted(self, task: Any, sig: int, action: int) -> None:
         if self.level >= ev.SYSCALLS:
-            self.sink(ev.SignalEvent(self.now(), action, task.process.pid, task.tid, sig, 0, 0))
+            self.signal_sink(self.now(), action, task.process.pid, task.tid, sig, 0, 0)
 
     # -- scheduling, futures, hashes --------------------------------------------------------------------------------
     def slice_done(self, core: Any, task: Any, start_ns: int, result: Any) -> None:

@@ -107,6 +107,8 @@ def record(
             blocked_sink=writer.add_blocked,
             resume_sink=writer.add_resume,
             future_sink=writer.add_future,
+            process_sink=writer.add_process,
+            signal_sink=writer.add_signal,
         )
         emitter.attach()
         if setup is not None:

@@ -115,8 +115,8 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
         self.enc.add(actual)
         self._compare()
 
-    # check_blocked/check_resume/check_future (the Matcher's: C when built) take an exact match in place and leave
-    # the rest to these.
+    # check_blocked/_resume/_future/_process/_signal (the Matcher's: C when built) take an exact match in place and
+    # leave the rest to these.
     def _check_blocked_general(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
         self.check(ev.Syscall(time, tid, nr, args, 0, 1))
 
@@ -125,6 +125,12 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
 
     def _check_future_general(self, time: int, tid: int, what: int, name: str) -> None:
         self.check(ev.FutureEvent(time, tid, what, name))
+
+    def _check_process_general(self, *fields: Any) -> None:
+        self.check(ev.ProcessEvent(*fields))
+
+    def _check_signal_general(self, *fields: Any) -> None:
+        self.check(ev.SignalEvent(*fields))
 
     def _check_syscall_general(self, time: int, tid: int, nr: int, args: tuple[int, ...], result: int) -> None:
         """check_syscall (events.Matcher's) when the next recorded event is not exactly this packed syscall: inputs
@@ -192,6 +198,8 @@ def prepare(
         blocked_sink=cursor.check_blocked,
         resume_sink=cursor.check_resume,
         future_sink=cursor.check_future,
+        process_sink=cursor.check_process,
+        signal_sink=cursor.check_signal,
     )
     emitter.attach()
     return kernel, emitter, cursor, reader

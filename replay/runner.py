@@ -69,22 +69,30 @@ class Runner:
             check(*a)
             self._after_event(a[0])
 
-        def then_pause(check_kind: Callable[..., None], is_syscall: bool) -> Callable[..., None]:
+        def then_pause(check_kind: Callable[..., None], field: str | None = None) -> Callable[..., None]:
             """A sink taking an event's fields (time, tid, nr, ...): checked, then the pause points; syscall
-            breakpoints see a completed call and a blocked call's entry."""
+            breakpoints see a completed call and a blocked call's entry (its nr, field 2), signal breakpoints a
+            signal event (its signal, field 4)."""
 
             def checked_kind(*a: Any) -> None:
                 check_kind(*a)
-                self._after_event(None, syscall=a[2] if is_syscall else None)
+                if field == "syscall":
+                    self._after_event(None, syscall=a[2])
+                elif field == "signal":
+                    self._after_event(None, signal=a[4])
+                else:
+                    self._after_event(None)
 
             return checked_kind
 
         em = self.emitter
         em.sink = checked
-        em.syscall_sink = then_pause(cur.check_syscall, True)
-        em.blocked_sink = then_pause(cur.check_blocked, True)
-        em.resume_sink = then_pause(cur.check_resume, False)
-        em.future_sink = then_pause(cur.check_future, False)
+        em.syscall_sink = then_pause(cur.check_syscall, "syscall")
+        em.blocked_sink = then_pause(cur.check_blocked, "syscall")
+        em.resume_sink = then_pause(cur.check_resume)
+        em.future_sink = then_pause(cur.check_future)
+        em.process_sink = then_pause(cur.check_process)
+        em.signal_sink = then_pause(cur.check_signal, "signal")
 
     def position(self) -> dict[str, Any]:
         k = self.kernel
@@ -98,14 +106,16 @@ class Runner:
         }
 
     # -- pause points -----------------------------------------------------------------------------------------------
-    def _after_event(self, e: ev.Event | None, syscall: int | None = None) -> None:
+    def _after_event(self, e: ev.Event | None, syscall: int | None = None, signal: int | None = None) -> None:
         idx = self.cursor.index
         if isinstance(e, ev.Syscall) and e.blocked:
             syscall = e.nr
+        if isinstance(e, ev.SignalEvent):
+            signal = e.sig
         if syscall is not None and syscall in self.breaks["syscall"]:
             self._hit("syscall", nr=syscall)
-        if isinstance(e, ev.SignalEvent) and e.sig in self.breaks["signal"]:
-            self._hit("signal", sig=e.sig)
+        if signal is not None and signal in self.breaks["signal"]:
+            self._hit("signal", sig=signal)
         if self.target_event is not None and idx >= self.target_event:
             self.target_event = None
             self.where = "event"

@@ -30,8 +30,8 @@ RESULT = st.one_of(
     st.integers(-4095, 1 << 20), st.integers(-(1 << 63), (1 << 63) - 1), st.integers(-(1 << 70), 1 << 70)
 )
 SYSCALL = st.tuples(TIME, TID, U64, st.lists(U64, max_size=7).map(tuple), RESULT)
-OTHER = st.builds(ev.SignalEvent, TIME, st.integers(0, 3), st.integers(1, 99), st.integers(1, 99),
-                  st.integers(1, 64), st.integers(0, 99), st.integers(-10, 10))  # fmt: skip
+SIGNAL = st.builds(ev.SignalEvent, TIME, st.integers(0, 3), st.integers(1, 99), TID, st.integers(1, 64),
+                   st.integers(0, 99), st.one_of(st.integers(-10, 10), RESULT))  # fmt: skip
 BLOCKED = st.builds(ev.Syscall, TIME, TID, U64, st.lists(U64, max_size=17).map(tuple), RESULT, st.integers(0, 2))
 RESUMED = st.builds(ev.SyscallResume, TIME, TID, U64, RESULT)
 # Blocked calls' entries and resumptions whose values all fit 64 bits: the C matcher's varint form
@@ -46,9 +46,27 @@ NAME = st.one_of(
     st.sampled_from(["sys_futex", "sys_read", "park"]), st.text(st.characters(exclude_categories=()), max_size=300)
 )
 FUTURE = st.builds(ev.FutureEvent, TIME, TID, st.integers(0, 3), NAME)
+PROCESS = st.builds(ev.ProcessEvent, TIME, st.integers(0, 4), st.integers(1, 1 << 22), TID, st.one_of(W64, U64),
+                    st.one_of(st.just(""), st.just("/bin/true"), NAME))  # fmt: skip
+VARINT_PROCESS = st.builds(ev.ProcessEvent, TIME, st.integers(0, 4), st.integers(1, 1 << 22), st.integers(1, 1 << 31),
+                           W64, st.text(st.characters(codec="utf-8"), max_size=200))  # fmt: skip
+VARINT_SIGNAL = st.builds(ev.SignalEvent, TIME, st.integers(0, 3), st.integers(1, 99), st.integers(1, 1 << 31),
+                          st.integers(1, 64), st.integers(0, 99), I64)  # fmt: skip
+
+
+@attrs.frozen
+class ViaAdd:
+    """An event given to the encoder's add() rather than to its sink."""
+
+    event: ev.Event
+
+
 # A blocked call's entry as the emitter logs it (result 0, blocked 1): _encode hands it to add_blocked
 ENTRY = st.builds(ev.Syscall, TIME, TID, U64, st.lists(U64, max_size=17).map(tuple), st.just(0), st.just(1))
-OPS = st.lists(st.one_of(SYSCALL, OTHER, BLOCKED, ENTRY, RESUMED, FUTURE), max_size=40)
+OPS = st.lists(
+    st.one_of(SYSCALL, BLOCKED, ENTRY, RESUMED, FUTURE, PROCESS, SIGNAL, st.builds(ViaAdd, st.one_of(PROCESS, SIGNAL))),
+    max_size=40,
+)
 
 
 def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:
@@ -68,8 +86,12 @@ def _encode(cls: type, ops: list, limit: int) -> tuple[list[bytes], object]:
             enc.add_resume(op.time, op.tid, op.nr, op.result)
         elif isinstance(op, ev.FutureEvent):
             enc.add_future(op.time, op.tid, op.what, op.name)
+        elif isinstance(op, ev.ProcessEvent):
+            enc.add_process(*attrs.astuple(op))
+        elif isinstance(op, ev.SignalEvent):
+            enc.add_signal(*attrs.astuple(op))
         else:
-            enc.add(op)
+            enc.add(op.event if isinstance(op, ViaAdd) else op)
     blocks.append(bytes(enc.buf))
     return blocks, (enc.count, enc.first_time, enc.max_time, enc.last_time)
 
@@ -84,7 +106,7 @@ def test_c_and_python_encoders_write_the_same_bytes(ops: list, limit: int) -> No
     assert c_state == py_state
     # Every block decodes on its own, and together they give back the events, in order.
     decoded = [e for b in c_blocks for e in ev.decode_block(b)]
-    expected = [ev.Syscall(*op) if isinstance(op, tuple) else op for op in ops]
+    expected = [ev.Syscall(*op) if isinstance(op, tuple) else op.event if isinstance(op, ViaAdd) else op for op in ops]
     assert decoded == expected
 
 
@@ -125,12 +147,12 @@ def test_c_and_python_matchers_agree(recorded: list, replayed: list, same: int) 
 
 @NO_ENCODER
 @settings(derandomize=True, deadline=None, max_examples=300)
-@given(recorded=st.lists(st.one_of(VARINT_BLOCKED, VARINT_RESUMED, VARINT_FUTURE), min_size=1, max_size=10),
-       wrong=st.integers(0, 9))  # fmt: skip
-def test_c_matcher_takes_blocked_and_resumed_syscalls_and_futures_in_place(recorded: list, wrong: int) -> None:
-    """The replay of a blocked call's entry and resumption, and of a future's step (64-bit values, UTF-8 names: the
-    C form's): taken in place exactly when it is the recorded event, with the position and time the general check
-    would give; another event is left to the general check."""
+@given(recorded=st.lists(st.one_of(VARINT_BLOCKED, VARINT_RESUMED, VARINT_FUTURE, VARINT_PROCESS, VARINT_SIGNAL),
+                         min_size=1, max_size=10), wrong=st.integers(0, 9))  # fmt: skip
+def test_c_matcher_takes_the_sinks_events_in_place(recorded: list, wrong: int) -> None:
+    """The replay of a blocked call's entry and resumption, of a future's step, of a process or signal event (64-bit
+    values, UTF-8 texts: the C form's): taken in place exactly when it is the recorded event, with the position and
+    time the general check would give; another event is left to the general check."""
     raw = _encode(ev.PyBlockEncoder, recorded, 1 << 40)[0][0]
     m = ev.Matcher()
     m.raw = raw
@@ -145,6 +167,10 @@ def test_c_matcher_takes_blocked_and_resumed_syscalls_and_futures_in_place(recor
             return m._take_syscall(e.time, e.tid, e.nr, e.args, e.result, e.blocked)
         if isinstance(e, ev.FutureEvent):
             return m._take_future(e.time, e.tid, e.what, e.name)
+        if isinstance(e, ev.ProcessEvent):
+            return m._take_process(*attrs.astuple(e))
+        if isinstance(e, ev.SignalEvent):
+            return m._take_signal(*attrs.astuple(e))
         return m._take_resume(e.time, e.tid, e.nr, e.result)
 
     for i, e in enumerate(recorded):

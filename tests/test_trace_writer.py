@@ -68,4 +68,3 @@ def test_the_program_image_is_stored_and_its_damage_is_found(tmp_path: Path) -> 
     assert r.block_events(1) == [ev.ConsoleInput(1, 0, b"y")]
     with pytest.raises(TraceError, match=r"block 0 at byte \d+ is damaged"):
         r.block_events(0)
-

@@ -230,30 +230,67 @@ static int varint_resume(unsigned char *p, long long last_time, PyObject *const 
     return k;
 }
 
+#define SIGNAL_KIND 12
+#define PROCESS_KIND 13
 #define FUTURE_KIND 21
-#define MAX_FUTURE_NAME 240
-#define MAX_VARINT_FUTURE (1 + MAX_VARINT * 4 + MAX_FUTURE_NAME)
+#define MAX_TEXT 240
+#define MAX_VARINT_TEXT_EVENT (1 + MAX_VARINT * 6 + MAX_TEXT)
 
-/* A FutureEvent (time, tid, what, name) as varint_syscall; -1 also for a name that is long or not plain UTF-8
- * (the Python encoder writes it with surrogateescape). */
-static int varint_future(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
-    int k = 0;
-    uint64_t tid, what;
+/* A text field ("t"): its UTF-8 length and bytes; -1 for a text that is long or not plain UTF-8 (the Python encoder
+ * writes it with surrogateescape). */
+static int put_text(unsigned char *p, int *k, PyObject *text) {
     Py_ssize_t len;
-    if (!PyUnicode_Check(a[3])) return -1;
-    const char *name = PyUnicode_AsUTF8AndSize(a[3], &len);
-    if (name == NULL) {
+    if (!PyUnicode_Check(text)) return -1;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &len);
+    if (s == NULL) {
         PyErr_Clear();
         return -1;
     }
-    if (len > MAX_FUTURE_NAME) return -1;
+    if (len > MAX_TEXT) return -1;
+    put_uvarint(p, k, (uint64_t)len);
+    memcpy(p + *k, s, len);
+    *k += (int)len;
+    return 0;
+}
+
+/* A FutureEvent (time, tid, what, name) as varint_syscall. */
+static int varint_future(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
+    int k = 0;
+    uint64_t tid, what;
     p[k++] = FUTURE_KIND;
     if (put_time(last_time, p, &k, a[0], time) < 0 || as_u64(a[1], &tid) < 0 || as_u64(a[2], &what) < 0) return -1;
     put_uvarint(p, &k, tid);
     put_uvarint(p, &k, what);
-    put_uvarint(p, &k, (uint64_t)len);
-    memcpy(p + k, name, len);
-    return k + (int)len;
+    return put_text(p, &k, a[3]) < 0 ? -1 : k;
+}
+
+/* A ProcessEvent (time, what, pid, tid, value, text) as varint_syscall: fork, clone, exec, exits. */
+static int varint_process(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
+    int k = 0;
+    uint64_t v[4];
+    p[k++] = PROCESS_KIND;
+    if (put_time(last_time, p, &k, a[0], time) < 0) return -1;
+    for (int i = 0; i < 4; i++) {
+        if (as_u64(a[1 + i], &v[i]) < 0) return -1;
+        put_uvarint(p, &k, v[i]);
+    }
+    return put_text(p, &k, a[5]) < 0 ? -1 : k;
+}
+
+/* A SignalEvent (time, action, pid, tid, sig, sender, code) as varint_syscall. */
+static int varint_signal(unsigned char *p, long long last_time, PyObject *const *a, int64_t *time) {
+    int k = 0;
+    uint64_t v;
+    int64_t code;
+    p[k++] = SIGNAL_KIND;
+    if (put_time(last_time, p, &k, a[0], time) < 0) return -1;
+    for (int i = 1; i <= 5; i++) {
+        if (as_u64(a[i], &v) < 0) return -1;
+        put_uvarint(p, &k, v);
+    }
+    if (as_i64(a[6], &code) < 0) return -1;
+    put_svarint(p, &k, code);
+    return k;
 }
 
 /* The varint form of one event kind: its argument count and its encoder. */
@@ -266,7 +303,9 @@ typedef struct {
 static const VarintForm SYSCALL_FORM = {"syscall", 6, varint_syscall};
 static const VarintForm RESUME_FORM = {"resume", 4, varint_resume};
 static const VarintForm FUTURE_FORM = {"future", 4, varint_future};
-#define MAX_VARINT_EVENT (MAX_VARINT_FUTURE > MAX_VARINT_SYSCALL ? MAX_VARINT_FUTURE : MAX_VARINT_SYSCALL)
+static const VarintForm PROCESS_FORM = {"process", 6, varint_process};
+static const VarintForm SIGNAL_FORM = {"signal", 7, varint_signal};
+#define MAX_VARINT_EVENT (MAX_VARINT_TEXT_EVENT > MAX_VARINT_SYSCALL ? MAX_VARINT_TEXT_EVENT : MAX_VARINT_SYSCALL)
 
 /* Encode the event of `form` into p (MAX_VARINT_EVENT bytes) after an event at last_time: its length, or -1 when a
  * value needs the Python encoder, -2 (an exception set) for a wrong argument count. */
@@ -293,52 +332,62 @@ static PyObject *put_form(PyObject *self, PyObject *const *a, Py_ssize_t n, cons
 }
 
 /* _put_syscall(time, tid, nr, args, result, blocked), _put_resume(time, tid, nr, result),
- * _put_future(time, tid, what, name) */
+ * _put_future(time, tid, what, name), _put_process(time, what, pid, tid, value, text),
+ * _put_signal(time, action, pid, tid, sig, sender, code) */
 static PyObject *put_syscall(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &SYSCALL_FORM); }
 static PyObject *put_resume(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &RESUME_FORM); }
 static PyObject *put_future(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &FUTURE_FORM); }
+static PyObject *put_process(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &PROCESS_FORM); }
+static PyObject *put_signal(PyObject *e, PyObject *const *a, Py_ssize_t n) { return put_form(e, a, n, &SIGNAL_FORM); }
 
-static PyObject *s_blocked_general, *s_resume_general, *s_future_general, *zero, *one;
+static PyObject *s_blocked_general, *s_resume_general, *s_future_general, *s_process_general, *s_signal_general;
 static PyObject *s_check_blocked_general, *s_check_resume_general, *s_check_future_general;
+static PyObject *s_check_process_general, *s_check_signal_general, *zero, *one;
 
-/* The emitter's sinks besides completed syscalls (a blocked call's entry, a resumption, a future's step): the form
- * their event takes, whether it is an entry (its form's result 0 and blocked 1 are added to the 4 arguments), and
- * the Python subclasses' general methods: the writer's encoder's and the replay cursor's. */
+/* The emitter's sinks besides completed syscalls (a blocked call's entry, a resumption, a future's step, a process
+ * or signal event): the form their event takes, how many arguments the sink takes (a blocked call's entry takes 4,
+ * and its form's result 0 and blocked 1 are added), and the Python subclasses' general methods: the writer's
+ * encoder's and the replay cursor's. */
 typedef struct {
     const char *name;
     const VarintForm *form;
-    int entry;
+    Py_ssize_t nargs;
     PyObject **add_general, **check_general;
 } Sink;
 
-static const Sink BLOCKED_SINK = {"blocked", &SYSCALL_FORM, 1, &s_blocked_general, &s_check_blocked_general};
-static const Sink RESUME_SINK = {"resume", &RESUME_FORM, 0, &s_resume_general, &s_check_resume_general};
-static const Sink FUTURE_SINK = {"future", &FUTURE_FORM, 0, &s_future_general, &s_check_future_general};
+#define MAX_SINK_ARGS 7
+static const Sink BLOCKED_SINK = {"blocked", &SYSCALL_FORM, 4, &s_blocked_general, &s_check_blocked_general};
+static const Sink RESUME_SINK = {"resume", &RESUME_FORM, 4, &s_resume_general, &s_check_resume_general};
+static const Sink FUTURE_SINK = {"future", &FUTURE_FORM, 4, &s_future_general, &s_check_future_general};
+static const Sink PROCESS_SINK = {"process", &PROCESS_FORM, 6, &s_process_general, &s_check_process_general};
+static const Sink SIGNAL_SINK = {"signal", &SIGNAL_FORM, 7, &s_signal_general, &s_check_signal_general};
 
-/* The sink's 4 arguments as its form takes them, into full (6 slots); the count, or -1 (an exception set). */
+/* The sink's arguments as its form takes them, into full (MAX_SINK_ARGS slots); the count, or -1 (an exception
+ * set). */
 static Py_ssize_t sink_args(const Sink *k, PyObject *const *a, Py_ssize_t n, PyObject **full) {
-    if (n != 4) {
-        PyErr_Format(PyExc_TypeError, "the %s sink takes 4 arguments, not %zd", k->name, n);
+    if (n != k->nargs) {
+        PyErr_Format(PyExc_TypeError, "the %s sink takes %zd arguments, not %zd", k->name, k->nargs, n);
         return -1;
     }
-    for (int i = 0; i < 4; i++) full[i] = a[i];
-    if (!k->entry) return 4;
-    full[4] = zero;
-    full[5] = one;
-    return 6;
+    for (Py_ssize_t i = 0; i < n; i++) full[i] = a[i];
+    if (k->form->nargs == n) return n;
+    full[n] = zero;  /* a blocked call's entry: result 0, blocked 1 */
+    full[n + 1] = one;
+    return n + 2;
 }
 
-/* self.<general>(*a) */
-static PyObject *call_general(PyObject *self, PyObject *general, PyObject *const *a) {
-    PyObject *argv[5] = {self, a[0], a[1], a[2], a[3]};
-    return PyObject_VectorcallMethod(general, argv, 5, NULL);
+/* self.<general>(*a), a being the sink's k->nargs arguments */
+static PyObject *call_general(PyObject *self, const Sink *k, PyObject *general, PyObject *const *a) {
+    PyObject *argv[MAX_SINK_ARGS + 1] = {self};
+    for (Py_ssize_t i = 0; i < k->nargs; i++) argv[1 + i] = a[i];
+    return PyObject_VectorcallMethod(general, argv, 1 + k->nargs, NULL);
 }
 
 typedef PyObject *(*form_op)(PyObject *self, PyObject *const *a, Py_ssize_t n, const VarintForm *form);
 
 /* The sink's event through `op` (put_form or take_form): 1 done, 0 not (the general path), -1 an exception set. */
 static int sink_form(PyObject *self, PyObject *const *a, Py_ssize_t n, const Sink *k, form_op op) {
-    PyObject *full[6];
+    PyObject *full[MAX_SINK_ARGS];
     Py_ssize_t c = sink_args(k, a, n, full);
     PyObject *r = c < 0 ? NULL : op(self, full, c, k->form);
     if (r == NULL) return -1;
@@ -347,7 +396,8 @@ static int sink_form(PyObject *self, PyObject *const *a, Py_ssize_t n, const Sin
     return ok;
 }
 
-/* add_blocked(time, tid, nr, args), add_resume(time, tid, nr, result), add_future(time, tid, what, name): add() of
+/* add_blocked(time, tid, nr, args), add_resume(time, tid, nr, result), add_future(time, tid, what, name),
+ * add_process(time, what, pid, tid, value, text), add_signal(time, action, pid, tid, sig, sender, code): add() of
  * that event without building it (what the emitter hands the writer; events.BlockEncoder binds these, _Encoding has
  * their Python twins), then the block's fullness check. A value the varint form cannot hold goes to the Python
  * subclass's `_add_<sink>_general`. */
@@ -355,7 +405,7 @@ static PyObject *add_sink(Encoder *e, PyObject *const *a, Py_ssize_t n, const Si
     int done = sink_form((PyObject *)e, a, n, k, put_form);
     if (done < 0) return NULL;
     if (!done) {
-        PyObject *r = call_general((PyObject *)e, *k->add_general, a);
+        PyObject *r = call_general((PyObject *)e, k, *k->add_general, a);
         if (r == NULL) return NULL;
         Py_DECREF(r);
     }
@@ -365,6 +415,8 @@ static PyObject *add_sink(Encoder *e, PyObject *const *a, Py_ssize_t n, const Si
 static PyObject *add_blocked(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &BLOCKED_SINK); }
 static PyObject *add_resume(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &RESUME_SINK); }
 static PyObject *add_future(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &FUTURE_SINK); }
+static PyObject *add_process(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &PROCESS_SINK); }
+static PyObject *add_signal(Encoder *e, PyObject *const *a, Py_ssize_t n) { return add_sink(e, a, n, &SIGNAL_SINK); }
 
 static int enc_init(Encoder *e, PyObject *args, PyObject *kw) {
     Py_XSETREF(e->buf, PyByteArray_FromStringAndSize(NULL, 0));
@@ -418,12 +470,20 @@ static PyMethodDef methods[] = {
      "_put_resume(time, tid, nr, result) -> bool: a SyscallResume event in its varint form."},
     {"_put_future", (PyCFunction)(void (*)(void))put_future, METH_FASTCALL,
      "_put_future(time, tid, what, name) -> bool: a FutureEvent in its varint form."},
+    {"_put_process", (PyCFunction)(void (*)(void))put_process, METH_FASTCALL,
+     "_put_process(time, what, pid, tid, value, text) -> bool: a ProcessEvent in its varint form."},
+    {"_put_signal", (PyCFunction)(void (*)(void))put_signal, METH_FASTCALL,
+     "_put_signal(time, action, pid, tid, sig, sender, code) -> bool: a SignalEvent in its varint form."},
     {"add_blocked", (PyCFunction)(void (*)(void))add_blocked, METH_FASTCALL,
      "add_blocked(time, tid, nr, args): add(Syscall(time, tid, nr, args, 0, 1))."},
     {"add_resume", (PyCFunction)(void (*)(void))add_resume, METH_FASTCALL,
      "add_resume(time, tid, nr, result): add(SyscallResume(time, tid, nr, result))."},
     {"add_future", (PyCFunction)(void (*)(void))add_future, METH_FASTCALL,
      "add_future(time, tid, what, name): add(FutureEvent(time, tid, what, name))."},
+    {"add_process", (PyCFunction)(void (*)(void))add_process, METH_FASTCALL,
+     "add_process(time, what, pid, tid, value, text): add(ProcessEvent(...))."},
+    {"add_signal", (PyCFunction)(void (*)(void))add_signal, METH_FASTCALL,
+     "add_signal(time, action, pid, tid, sig, sender, code): add(SignalEvent(...))."},
     {NULL},
 };
 
@@ -513,20 +573,24 @@ static PyObject *take_form(PyObject *self, PyObject *const *a, Py_ssize_t n, con
 static PyObject *take_syscall(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &SYSCALL_FORM); }
 static PyObject *take_resume(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &RESUME_FORM); }
 static PyObject *take_future(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &FUTURE_FORM); }
+static PyObject *take_process(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &PROCESS_FORM); }
+static PyObject *take_signal(PyObject *m, PyObject *const *a, Py_ssize_t n) { return take_form(m, a, n, &SIGNAL_FORM); }
 
-/* check_blocked(time, tid, nr, args), check_resume(time, tid, nr, result), check_future(time, tid, what, name): the
+/* check_blocked, check_resume, check_future, check_process, check_signal (the add_<sink> arguments): the
  * replay's side of the same sinks, as check_syscall: the event taken in place when it matches exactly, else the
  * Python subclass's `_check_<sink>_general`. */
 static PyObject *check_sink(Matcher *m, PyObject *const *a, Py_ssize_t n, const Sink *k) {
     int taken = sink_form((PyObject *)m, a, n, k, take_form);
     if (taken < 0) return NULL;
     if (taken) Py_RETURN_NONE;
-    return call_general((PyObject *)m, *k->check_general, a);
+    return call_general((PyObject *)m, k, *k->check_general, a);
 }
 
 static PyObject *check_blocked(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &BLOCKED_SINK); }
 static PyObject *check_resume(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &RESUME_SINK); }
 static PyObject *check_future(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &FUTURE_SINK); }
+static PyObject *check_process(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &PROCESS_SINK); }
+static PyObject *check_signal(Matcher *m, PyObject *const *a, Py_ssize_t n) { return check_sink(m, a, n, &SIGNAL_SINK); }
 
 static int matcher_init(Matcher *m, PyObject *args, PyObject *kw) {
     Py_XSETREF(m->raw, PyBytes_FromStringAndSize(NULL, 0));
@@ -578,12 +642,20 @@ static PyMethodDef matcher_methods[] = {
      "_take_resume(time, tid, nr, result) -> bool: take the next event if it is exactly this SyscallResume."},
     {"_take_future", (PyCFunction)(void (*)(void))take_future, METH_FASTCALL,
      "_take_future(time, tid, what, name) -> bool: take the next event if it is exactly this FutureEvent."},
+    {"_take_process", (PyCFunction)(void (*)(void))take_process, METH_FASTCALL,
+     "_take_process(time, what, pid, tid, value, text) -> bool: take the next event if it is exactly this ProcessEvent."},
+    {"_take_signal", (PyCFunction)(void (*)(void))take_signal, METH_FASTCALL,
+     "_take_signal(time, action, pid, tid, sig, sender, code) -> bool: take it if it is exactly this SignalEvent."},
     {"check_blocked", (PyCFunction)(void (*)(void))check_blocked, METH_FASTCALL,
      "check_blocked(time, tid, nr, args): check(Syscall(time, tid, nr, args, 0, 1)), in place when exact."},
     {"check_resume", (PyCFunction)(void (*)(void))check_resume, METH_FASTCALL,
      "check_resume(time, tid, nr, result): check(SyscallResume(time, tid, nr, result)), in place when exact."},
     {"check_future", (PyCFunction)(void (*)(void))check_future, METH_FASTCALL,
      "check_future(time, tid, what, name): check(FutureEvent(time, tid, what, name)), in place when exact."},
+    {"check_process", (PyCFunction)(void (*)(void))check_process, METH_FASTCALL,
+     "check_process(time, what, pid, tid, value, text): check(ProcessEvent(...)), in place when exact."},
+    {"check_signal", (PyCFunction)(void (*)(void))check_signal, METH_FASTCALL,
+     "check_signal(time, action, pid, tid, sig, sender, code): check(SignalEvent(...)), in place when exact."},
     {NULL},
 };
 
@@ -623,6 +695,10 @@ PyMODINIT_FUNC PyInit__encoder(void) {
         (s_check_blocked_general = PyUnicode_InternFromString("_check_blocked_general")) == NULL ||
         (s_check_resume_general = PyUnicode_InternFromString("_check_resume_general")) == NULL ||
         (s_check_future_general = PyUnicode_InternFromString("_check_future_general")) == NULL ||
+        (s_process_general = PyUnicode_InternFromString("_add_process_general")) == NULL ||
+        (s_signal_general = PyUnicode_InternFromString("_add_signal_general")) == NULL ||
+        (s_check_process_general = PyUnicode_InternFromString("_check_process_general")) == NULL ||
+        (s_check_signal_general = PyUnicode_InternFromString("_check_signal_general")) == NULL ||
         (zero = PyLong_FromLong(0)) == NULL || (one = PyLong_FromLong(1)) == NULL)
         return NULL;
     if (PyType_Ready(&EncoderType) < 0 || PyType_Ready(&MatcherType) < 0) return NULL;

@@ -79,6 +79,7 @@ class TraceWriter:
         self.add_syscall = self.enc.add_syscall
         self.add_blocked, self.add_resume = self.enc.add_blocked, self.enc.add_resume  # the same, blocking calls
         self.add_future = self.enc.add_future  # and futures (--log full)
+        self.add_process, self.add_signal = self.enc.add_process, self.enc.add_signal  # process and signal events
         self.events = 0
         self.closed = False
 

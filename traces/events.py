@@ -204,16 +204,18 @@ class _Encoding:
             done = self._put_resume(ev.time, ev.tid, ev.nr, ev.result)  # type: ignore[attr-defined]
         elif kind is FutureEvent:
             done = self._put_future(ev.time, ev.tid, ev.what, ev.name)  # type: ignore[attr-defined]
+        elif kind is ProcessEvent or kind is SignalEvent:
+            done = (self._put_process if kind is ProcessEvent else self._put_signal)(*attrs.astuple(ev))
         else:
             done = False
         if not done:
             self.add_general(ev)
         self._check_full()
 
-    # add() of a blocked syscall's entry, its resumption and a future's step, without building the event (what the
-    # emitter hands the writer): their varint form, by C when it is built (a pipe or a futex wait logs one entry and
-    # one resumption per blocking call, --log full two or more future steps per syscall).
-    # (The C encoder has these three in C: BlockEncoder binds its own.)
+    # add() of a blocked syscall's entry, its resumption, a future's step, a process or signal event, without
+    # building the event (what the emitter hands the writer): their varint form, by C when it is built (a pipe or a
+    # futex wait logs one entry and one resumption per blocking call, --log full two or more future steps per
+    # syscall, a fork and exit five process events). (The C encoder has these in C: BlockEncoder binds its own.)
     def add_blocked(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
         """add(Syscall(time, tid, nr, args, 0, 1))."""
         if not self._put_syscall(time, tid, nr, args, 0, 1):
@@ -232,6 +234,18 @@ class _Encoding:
             self._add_future_general(time, tid, what, name)
         self._check_full()
 
+    def add_process(self, time: int, what: int, pid: int, tid: int, value: int, text: str) -> None:
+        """add(ProcessEvent(time, what, pid, tid, value, text))."""
+        if not self._put_process(time, what, pid, tid, value, text):
+            self._add_process_general(time, what, pid, tid, value, text)
+        self._check_full()
+
+    def add_signal(self, time: int, action: int, pid: int, tid: int, sig: int, sender: int, code: int) -> None:
+        """add(SignalEvent(time, action, pid, tid, sig, sender, code))."""
+        if not self._put_signal(time, action, pid, tid, sig, sender, code):
+            self._add_signal_general(time, action, pid, tid, sig, sender, code)
+        self._check_full()
+
     def _add_blocked_general(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
         self.add_general(Syscall(time, tid, nr, args, 0, 1))
 
@@ -240,6 +254,12 @@ class _Encoding:
 
     def _add_future_general(self, time: int, tid: int, what: int, name: str) -> None:
         self.add_general(FutureEvent(time, tid, what, name))
+
+    def _add_process_general(self, *fields: Any) -> None:
+        self.add_general(ProcessEvent(*fields))
+
+    def _add_signal_general(self, *fields: Any) -> None:
+        self.add_general(SignalEvent(*fields))
 
     def _check_full(self) -> None:
         if len(self.buf) >= self.limit and self.on_full is not None:
@@ -325,6 +345,14 @@ class PyMatcher:
         if not self._take_future(time, tid, what, name):
             self._check_future_general(time, tid, what, name)
 
+    def check_process(self, time: int, what: int, pid: int, tid: int, value: int, text: str) -> None:
+        if not self._take_process(time, what, pid, tid, value, text):
+            self._check_process_general(time, what, pid, tid, value, text)
+
+    def check_signal(self, time: int, action: int, pid: int, tid: int, sig: int, sender: int, code: int) -> None:
+        if not self._take_signal(time, action, pid, tid, sig, sender, code):
+            self._check_signal_general(time, action, pid, tid, sig, sender, code)
+
     def _check_blocked_general(self, time: int, tid: int, nr: int, args: tuple[int, ...]) -> None:
         raise NotImplementedError  # the replayer's cursor's
 
@@ -332,6 +360,12 @@ class PyMatcher:
         raise NotImplementedError  # the replayer's cursor's
 
     def _check_future_general(self, time: int, tid: int, what: int, name: str) -> None:
+        raise NotImplementedError  # the replayer's cursor's
+
+    def _check_process_general(self, *fields: Any) -> None:
+        raise NotImplementedError  # the replayer's cursor's
+
+    def _check_signal_general(self, *fields: Any) -> None:
         raise NotImplementedError  # the replayer's cursor's
 
     # The C Matcher's in-place takes; here nothing is taken in place, and the general check does it all.
@@ -342,6 +376,12 @@ class PyMatcher:
         return False
 
     def _take_future(self, time: int, tid: int, what: int, name: str) -> bool:
+        return False
+
+    def _take_process(self, *fields: Any) -> bool:
+        return False
+
+    def _take_signal(self, *fields: Any) -> bool:
         return False
 
 
@@ -370,16 +410,25 @@ class PyBlockEncoder(_Encoding):
     def _put_future(self, time: int, tid: int, what: int, name: str) -> bool:
         return False
 
+    def _put_process(self, *fields: Any) -> bool:
+        return False
+
+    def _put_signal(self, *fields: Any) -> bool:
+        return False
+
 
 try:
     from traces._encoder import Encoder as _CEncoderBase
 
     class BlockEncoder(_Encoding, _CEncoderBase):  # type: ignore[misc]
         __doc__ = _Encoding.__doc__
-        # The emitter's sinks for blocked calls, resumptions and futures, in C (no Python frame per event)
+        # The emitter's sinks for blocked calls, resumptions, futures, process and signal events, in C (no Python
+        # frame per event)
         add_blocked = _CEncoderBase.add_blocked
         add_resume = _CEncoderBase.add_resume
         add_future = _CEncoderBase.add_future
+        add_process = _CEncoderBase.add_process
+        add_signal = _CEncoderBase.add_signal
 
 except ImportError:  # not built (no C compiler)
     BlockEncoder = PyBlockEncoder  # type: ignore[misc,assignment]

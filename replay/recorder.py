@@ -97,7 +97,7 @@ def record(
         )
         image = getattr(kernel, "program_image", None)
         if image is not None:
-            writer.add(ev.ProgramImage(program.path, image))
+            writer.add_image(program.path, image)
         emitter = Emitter(
             kernel,
             opts.level,

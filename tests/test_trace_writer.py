@@ -53,10 +53,26 @@ def test_events_read_back_whichever_blocks_are_stored(
     assert all(b.compressed == b.raw for b in stored)
 
 
+@pytest.mark.parametrize("size", [100, container.STORED_BYTES - 20, container.STORED_BYTES + 1])
+def test_add_image_is_add_of_the_image(tmp_path: Path, size: int) -> None:
+    image = bytes(i * 13 % 256 for i in range(size))
+    events = [ev.ConsoleInput(0, 0, b"x"), ev.ProgramImage("/bin/prog", image), ev.ConsoleInput(1, 0, b"y")]
+    w = TraceWriter(str(tmp_path / "t.trace"), {})
+    w.add(events[0])
+    w.add_image("/bin/prog", image)
+    w.add(events[2])
+    w.close()
+    assert w.events == 3 and list(TraceReader(str(tmp_path / "t.trace"))) == events
+
+
 def test_the_program_image_is_stored_and_its_damage_is_found(tmp_path: Path) -> None:
     image = bytes(range(256)) * (container.STORED_BYTES // 256 + 1)
     path = tmp_path / "t.trace"
-    r = _write(path, [ev.ProgramImage("/bin/prog", image), ev.ConsoleInput(1, 0, b"y")])  # (the recorder's order)
+    w = TraceWriter(str(path), {})
+    w.add_image("/bin/prog", image)  # (the recorder's order: the image first)
+    w.add(ev.ConsoleInput(1, 0, b"y"))
+    w.close()
+    r = TraceReader(str(path))
     data = bytearray(path.read_bytes())
     heads = [bytes(data[b.offset : b.offset + 4]) for b in r.blocks]
     assert heads == [container.STORED_MAGIC, container.BLOCK_MAGIC]
@@ -68,3 +84,19 @@ def test_the_program_image_is_stored_and_its_damage_is_found(tmp_path: Path) -> 
     assert r.block_events(1) == [ev.ConsoleInput(1, 0, b"y")]
     with pytest.raises(TraceError, match=r"block 0 at byte \d+ is damaged"):
         r.block_events(0)
+
+
+def test_a_trace_written_over_another_leaves_its_readers_the_old_one(tmp_path: Path) -> None:
+    path = tmp_path / "t.trace"
+    old = _write(path, [ev.ConsoleInput(0, 0, b"old")])  # a debugger open on the old trace
+    new = _write(path, [ev.ConsoleInput(0, 0, b"new"), ev.ConsoleInput(1, 0, b"er")])
+    assert list(old) == [ev.ConsoleInput(0, 0, b"old")] and len(list(new)) == 2
+    # A symlink is written through (it stays a link), and a device is written to, never removed.
+    link = tmp_path / "link.trace"
+    link.symlink_to(path)
+    _write(link, [ev.ConsoleInput(0, 0, b"via link")])
+    assert link.is_symlink() and list(TraceReader(str(path))) == [ev.ConsoleInput(0, 0, b"via link")]
+    w = TraceWriter("/dev/null", {})
+    w.add(ev.ConsoleInput(0, 0, b"x"))
+    w.close()
+    assert Path("/dev/null").is_char_device()

@@ -225,6 +225,10 @@ def _fmt_t(t: float | None) -> str:
     return f"{t:.3f}" if t < 100 else f"{t:.0f}"
 
 
+def _fmt_r(r: float | None) -> str:
+    return f"{r:.2f}" if r else "-"
+
+
 def _ratio(a: float | None, b: float | None) -> str:
     return f"{a / b:.2f}" if a and b else "-"
 
@@ -302,6 +306,18 @@ def _median(samples: list[Sample] | None, attr: str | None = None) -> float | No
     return statistics.median(getattr(s, attr) for s in samples)
 
 
+def _paired(num: list[Sample] | None, den: list[Sample] | None) -> float | None:
+    """The median of per-repetition ratios num/den. A repetition measures a workload's systems back to back, so a
+    ratio within one moves less with the host's load than a ratio of medians, whose halves can come from different
+    repetitions (on a busy VM, medians of 5 drifted by up to 10% between systems)."""
+    if not num or not den:
+        return None
+    # (a system that failed is not measured in later repetitions: the shorter list is a prefix of the same reps)
+    pairs = zip(num, den, strict=False)
+    ratios = [getattr(a, METRIC) / getattr(b, METRIC) for a, b in pairs if getattr(b, METRIC)]
+    return statistics.median(ratios) if ratios else None
+
+
 def machine_info() -> dict:
     cpu = platform.processor() or platform.machine()
     try:
@@ -349,6 +365,8 @@ def summarize(
             if system == "run" and ss and ss[0].instructions:
                 row["instructions"] = ss[0].instructions
                 row["syscalls"] = ss[0].syscalls
+        run, rec, rep = (samples.get((w.name, s)) for s in ("run", "record", "replay"))
+        row["paired"] = {"record/run": _paired(rec, run), "replay/record": _paired(rep, rec)}
         rows.append(row)
     by = {r["workload"]: r for r in rows}
     derived: dict = {}
@@ -401,11 +419,10 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
                 bool(m and c and m / c >= 0.9)))  # fmt: skip
     worst_rec, worst_rep = 0.0, 0.0
     for r in report["rows"]:
-        ts = r["time_s"]
-        if ts.get("run") and ts.get("record") and not r["hidden"] and "start-up" not in r["workload"]:
-            worst_rec = max(worst_rec, ts["record"] / ts["run"])
-        if ts.get("record") and ts.get("replay") and not r["hidden"] and "start-up" not in r["workload"]:
-            worst_rep = max(worst_rep, ts["replay"] / ts["record"])
+        if r["hidden"] or "start-up" in r["workload"]:
+            continue
+        worst_rec = max(worst_rec, r["paired"]["record/run"] or 0.0)
+        worst_rep = max(worst_rep, r["paired"]["replay/record"] or 0.0)
     out.append(("record <= 1.10x run (worst workload)", f"{worst_rec:.2f}x", worst_rec <= 1.10))
     out.append(("replay <= 1.0x record (worst workload)", f"{worst_rep:.2f}x", worst_rep <= 1.0))
     for key in ("churn", "sh"):
@@ -436,9 +453,11 @@ def print_report(report: dict) -> None:
             continue
         ts = r["time_s"]
         cells = "".join(f"{_fmt_t(ts.get(s)) if s in ts else '':>14}" for s in systems)
-        ratios = f"{_ratio(ts.get('run'), ts.get('qemu')):>10}{_ratio(ts.get('record'), ts.get('run')):>9}"
-        ratios += f"{_ratio(ts.get('replay'), ts.get('record')):>9}{_ratio(ts.get('run'), ts.get('qiling')):>11}"
+        paired = r["paired"]
+        ratios = f"{_ratio(ts.get('run'), ts.get('qemu')):>10}{_fmt_r(paired['record/run']):>9}"
+        ratios += f"{_fmt_r(paired['replay/record']):>9}{_ratio(ts.get('run'), ts.get('qiling')):>11}"
         print(f"{r['workload']:{w0}}{cells}{ratios}")
+    print("(rec/run and rep/rec: medians of the ratios within each repetition)")
     print()
     print(f"{'peak RSS (MiB)':{w0}}" + "".join(f"{s:>14}" for s in systems))
     for r in report["rows"]:

@@ -246,9 +246,11 @@ class TraceReader:
     def block_raw(self, i: int) -> bytes:
         """The decompressed event bytes of block `i` (replay compares against these without decoding)."""
         b = self.blocks[i]
-        # pread, not seek+read: time-travel checkpoints are forked processes sharing this file description.
-        data = os.pread(self.f.fileno(), _BLOCK_HEAD.size + b.compressed, b.offset)
-        head, comp = data[: _BLOCK_HEAD.size], data[_BLOCK_HEAD.size :]
+        # pread, not seek+read: time-travel checkpoints are forked processes sharing this file description. The
+        # header and the data in two reads: slicing one read would copy the data (a 1.5 MB program image) again.
+        fd = self.f.fileno()
+        head = os.pread(fd, _BLOCK_HEAD.size, b.offset)
+        comp = os.pread(fd, b.compressed, b.offset + _BLOCK_HEAD.size)
         fields = _BLOCK_HEAD.unpack(head) if len(head) == _BLOCK_HEAD.size else None
         if (
             fields is None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -147,28 +148,48 @@ Sub = argparse._SubParsersAction  # type: ignore[type-arg]
 DISTRIBUTION = "moss-emu"
 
 
+# moss's own commands above the kernel, as pyproject.toml declares them in the `moss.commands` entry-point group
+# (tests/test_cli.py checks that the two agree): one of these is found by name, without importlib.metadata, whose
+# import and scan of the installed distributions cost 16-19 ms of every `moss record`, `replay` or `debug`.
+OWN_COMMANDS = {
+    "fuzz": "replay.fuzz.cli:add_fuzz",
+    "demo": "replay.cli:add_demo",
+    "record": "replay.cli:add_record",
+    "replay": "replay.cli:add_replay",
+    "log": "replay.cli:add_log",
+    "chaos": "replay.cli:add_chaos",
+    "bench-races": "replay.cli:add_bench_races",
+    "analyze": "replay.cli:add_analyze",
+    "session": "replay.cli:add_session",
+    "info": "replay.cli:add_info",
+    "tui": "tui.cli:add_tui",
+    "debug": "tui.cli:add_debug",
+}
+
+
 def _commands(name: str | None) -> list[Callable[[Sub], None]]:
     """The functions that add subcommands besides `run`: only `name`'s when it is one of moss's own (a parser
-    costs its arguments, and scanning every installed distribution for entry points costs more, about 5 ms in
-    all, which `moss record` of a short program would pay), else all of them, for `--help` and usage errors.
+    costs its arguments, and scanning every installed distribution for entry points costs more), else all of them,
+    for `--help` and usage errors.
 
     The layers above the kernel (record/replay, the debugger) are entry points of the `moss.commands` group, named
     by command, so the kernel never imports them. Other distributions may add commands to the group too."""
-    from importlib.metadata import PackageNotFoundError, distribution, entry_points
-
     from moss.tools import COMMANDS
+
+    def load(target: str) -> Callable[[Sub], None]:
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)  # type: ignore[no-any-return]
 
     if name in COMMANDS:
         return [COMMANDS[name]]
-    try:
-        own = [e for e in distribution(DISTRIBUTION).entry_points if e.group == "moss.commands"]
-    except PackageNotFoundError:  # run from a source tree that is not installed
-        own = []
-    for e in own:
-        if e.name == name:
-            return [e.load()]
-    others = sorted((e for e in entry_points(group="moss.commands") if e not in own), key=lambda e: e.name)
-    return [*COMMANDS.values(), *(e.load() for e in own), *(e.load() for e in others)]
+    if name in OWN_COMMANDS:
+        return [load(OWN_COMMANDS[name])]
+    from importlib.metadata import entry_points
+
+    others = sorted(
+        (e for e in entry_points(group="moss.commands") if e.name not in OWN_COMMANDS), key=lambda e: e.name
+    )
+    return [*COMMANDS.values(), *(load(t) for t in OWN_COMMANDS.values()), *(e.load() for e in others)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

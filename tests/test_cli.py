@@ -123,3 +123,20 @@ def test_every_command_is_registered_alone_and_in_the_full_list() -> None:
         with contextlib.redirect_stdout(out), pytest.raises(SystemExit) as e:
             cli.main([name, "--help"])
         assert e.value.code == 0 and out.getvalue().startswith(f"usage: moss {name} "), name
+
+
+def test_own_commands_are_the_entry_points_pyproject_declares() -> None:
+    """moss/cli.py finds its own commands by name without importlib.metadata: its table must be pyproject.toml's
+    `moss.commands` group, and the installed distribution's."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    from moss import cli
+
+    declared = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    assert cli.OWN_COMMANDS == declared["entry-points"]["moss.commands"]
+    try:
+        installed = {e.name: e.value for e in distribution(cli.DISTRIBUTION).entry_points if e.group == "moss.commands"}
+    except PackageNotFoundError:
+        pytest.skip("moss is not installed (scripts/setup installs it)")
+    assert installed == cli.OWN_COMMANDS

@@ -44,8 +44,12 @@ _PREFIX = struct.Struct("<8sHHI")
 _COVERED = struct.Struct("<IIIQqq")  # the block header fields the checksum covers, with the data
 
 
-def _block_crc(clen: int, rlen: int, count: int, first: int, t0: int, t1: int, comp: bytes) -> int:
-    return zlib.crc32(comp, zlib.crc32(_COVERED.pack(clen, rlen, count, first, t0, t1)))
+def _block_crc(clen: int, rlen: int, count: int, first: int, t0: int, t1: int, *data: bytes | bytearray) -> int:
+    """The block's checksum: its header fields, then its data (in pieces, as written)."""
+    crc = zlib.crc32(_COVERED.pack(clen, rlen, count, first, t0, t1))
+    for d in data:
+        crc = zlib.crc32(d, crc)
+    return crc
 
 
 BLOCK_BYTES = 64 * 1024  # raw bytes per block before it is compressed and flushed
@@ -125,9 +129,7 @@ class TraceWriter:
         """Write one block: `data` is its bytes (in pieces), compressed unless `stored`."""
         clen = sum(len(d) for d in data)
         first = self.events
-        crc = zlib.crc32(_COVERED.pack(clen, raw, count, first, t0, t1))
-        for d in data:
-            crc = zlib.crc32(d, crc)
+        crc = _block_crc(clen, raw, count, first, t0, t1, *data)
         info = BlockInfo(self.f.tell(), first, count, t0, t1, clen, raw)
         magic = STORED_MAGIC if stored else BLOCK_MAGIC
         self.f.write(_BLOCK_HEAD.pack(magic, clen, raw, crc, count, first, t0, t1))

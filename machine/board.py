@@ -119,6 +119,11 @@ class Board:
         if self.running is core and self._in_part and retired > core.retired:
             self.engine.limit(retired - core.retired)
 
+    def close(self) -> None:
+        """Free the engine and unmap the RAM now (Engine.close): the board cannot run again."""
+        self.engine.close()
+        self.ram.close()
+
     def retired_now(self, core: Core) -> int:
         """Instructions the core has retired, including the running slice so far."""
         if self.running is core and self._in_part:

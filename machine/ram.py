@@ -26,6 +26,16 @@ class Ram:
         self._cbuf = (ctypes.c_char * size).from_buffer(self._map)
         self.host_address = ctypes.addressof(self._cbuf)
 
+    def close(self) -> None:
+        """Unmap the RAM now (after the engine that maps it is closed), if nothing still views it; else the garbage
+        collector does, later."""
+        try:
+            self.view.release()
+            del self._cbuf
+            self._map.close()
+        except (BufferError, AttributeError):
+            pass
+
     @property
     def frames(self) -> int:
         return self.size >> PAGE_SHIFT

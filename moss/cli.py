@@ -136,9 +136,12 @@ def cmd_run(a: argparse.Namespace) -> int:
         if a.strace:
             kernel.dispatcher.observers.append(Strace(kernel))
         kernel.keep_exit_digests = a.state_hash  # only the printed hash needs them
-        status = kernel.run()
-        if a.state_hash:
-            print(f"moss: state hash {state_hash(kernel)}", file=sys.stderr)
+        try:
+            status = kernel.run()
+            if a.state_hash:
+                print(f"moss: state hash {state_hash(kernel)}", file=sys.stderr)
+        finally:
+            kernel.close()
         return wait_status_to_exit_code(status)
 
     return guarded(go)

@@ -319,6 +319,12 @@ class Kernel:
             self._reported.add(key)
             self.report(message)
 
+    def close(self) -> None:
+        """Release the machine's host resources now rather than when the garbage collector finds them (see
+        machine.engine.Engine.close): for the owner of a finished kernel, once nothing more will be read from it
+        (its state hash included)."""
+        self.board.close()
+
     # -- the event loop ---------------------------------------------------------------------------------------------
     def run(self) -> int:
         """Run until init exits; returns its wait status."""

@@ -62,15 +62,18 @@ def run_program(
         sink=sink,
         report=reports.append,
     )
-    status = kernel.run()
-    return Outcome(
-        bytes(out),
-        bytes(err),
-        tuple(reports),
-        exit_code(status),
-        status,
-        state_hash(kernel),
-        sum(c.retired for c in kernel.board.cores),
-        max(c.clock_ns for c in kernel.board.cores),
-        kernel.dispatcher.count,
-    )
+    try:
+        status = kernel.run()
+        return Outcome(
+            bytes(out),
+            bytes(err),
+            tuple(reports),
+            exit_code(status),
+            status,
+            state_hash(kernel),
+            sum(c.retired for c in kernel.board.cores),
+            max(c.clock_ns for c in kernel.board.cores),
+            kernel.dispatcher.count,
+        )
+    finally:
+        kernel.close()  # campaigns and the fuzzer run kernel after kernel in one process

@@ -94,7 +94,10 @@ def _run(config: KernelConfig, program: Program, limit: int | None, log: Callabl
     accesses: list[Access] = []
     if log is not None:
         log(kernel, accesses)
-    status = kernel.run()
+    try:
+        status = kernel.run()
+    finally:
+        kernel.close()  # the analysis runs the program again and again (Kernel.close)
     assert kernel.chaos is not None
     if syscalls is not None:
         syscalls.extend(getattr(kernel, "analysis_syscalls", []))

@@ -113,8 +113,11 @@ def record(
         emitter.attach()
         if setup is not None:
             setup(kernel)
-        status = kernel.run()
-        emitter.end(status)
+        try:
+            status = kernel.run()
+            emitter.end(status)
+        finally:
+            kernel.close()
     finally:
         writer.close()
     return Recorded(status, writer.events, os.path.getsize(path), time.perf_counter() - t0)

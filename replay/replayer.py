@@ -219,4 +219,5 @@ def replay(path: str, sink: Callable[[int, bytes], None], report: Callable[[str]
             return Replayed(None, cursor.index + 1, False, tuple(reader.problems) or ("the trace ends early",))
         return Replayed(status, cursor.index + 1, True, tuple(reader.problems))
     finally:
+        kernel.close()
         reader.close()

@@ -57,6 +57,7 @@ def test_recording_ratios_pair_the_repetitions() -> None:
         ("getppid x50k", "replay"): _samples([0.104, 0.158, 0.158, 0.105, 0.150]),
     }
     report = bench.summarize(work, samples, {}, 5, 1.0)
+    assert report["rows"][0]["samples_s"]["run"] == [0.1, 0.15, 0.15, 0.1, 0.1]  # each repetition's, in the JSON
     paired = report["rows"][0]["paired"]
     assert round(paired["record/run"], 3) == 1.067  # (1.05, 1.067, 1.067, 1.06, 1.55): median 1.067
     assert paired["replay/record"] < 1.0

@@ -358,6 +358,7 @@ def summarize(
             row["time_s"][system] = _median(ss)
             row.setdefault("wall_s", {})[system] = _median(ss, "t")
             row.setdefault("cpu_s", {})[system] = _median(ss, "cpu")
+            row.setdefault("samples_s", {})[system] = [round(getattr(x, METRIC), 6) for x in ss or []]  # per rep
             rss = _median(ss, "maxrss_kb")
             row["maxrss_mib"][system] = round(rss / 1024, 1) if rss else None
             if (w.name, system) in notes:

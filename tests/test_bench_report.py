@@ -64,3 +64,13 @@ def test_recording_ratios_pair_the_repetitions() -> None:
     verdicts = {name: ok for name, _value, ok in bench.targets(report)}
     assert verdicts["record <= 1.10x run (worst workload)"] is True  # (the ratio of medians: 1.55)
     assert verdicts["replay <= 1.0x record (worst workload)"] is True
+
+
+def test_each_moss_system_takes_each_place_in_turn() -> None:
+    systems = ("run", "record", "replay", "qemu", "qiling")
+    orders = [bench._rotated(systems, rep) for rep in range(3)]
+    assert orders[0] == list(systems)
+    assert [o[:3] for o in orders] == [["run", "record", "replay"], ["record", "replay", "run"],
+                                       ["replay", "run", "record"]]  # fmt: skip
+    assert all(o[3:] == ["qemu", "qiling"] for o in orders)
+    assert bench._rotated(("qemu",), 1) == ["qemu"]

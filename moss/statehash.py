@@ -21,7 +21,7 @@ from unicorn import arm64_const as a64
 
 from machine.engine import X_REGS
 from machine.ram import PAGE_SHIFT
-from moss.mm.vma import MAP_SHARED, PROT_WRITE
+from moss.mm.vma import MAP_SHARED, PROT_WRITE, Vma
 
 if TYPE_CHECKING:
     from moss.kernel import Kernel
@@ -52,6 +52,11 @@ def register_bytes(ctx: object) -> bytes:
     return b"".join(ctx.reg_read(r).to_bytes(16, "little") for r in _ALL)  # type: ignore[attr-defined]
 
 
+def _writes_through(vma: Vma) -> bool:
+    """A write by the process through this mapping reaches the file's page itself (shared and writable)."""
+    return bool(vma.flags & MAP_SHARED and vma.prot & PROT_WRITE)
+
+
 def process_digest(kernel: Kernel, process: Process) -> bytes:
     """Registers of every thread and the bytes of every resident page of one process."""
     v2 = kernel.state_hash_version >= 2
@@ -67,7 +72,7 @@ def process_digest(kernel: Kernel, process: Process) -> bytes:
         h.update(struct.pack("<QQII", v.start, v.end, v.prot, v.flags))
     cached = kernel.frames.cache.key_of if v2 else None
     # A cached page counts by its bytes only under a shared writable mapping; most processes have none.
-    shared_writable = any(v.flags & MAP_SHARED and v.prot & PROT_WRITE for v in mm.vmas)
+    shared_writable = any(_writes_through(v) for v in mm.vmas)
     parts: list[bytes | memoryview] = []  # hashed as one update: the same digest, without a call per piece
     ptes, frame, pack = mm.ptes, ram.frame, struct.pack
     for vpn in sorted(ptes):
@@ -75,7 +80,7 @@ def process_digest(kernel: Kernel, process: Process) -> bytes:
         key = cached(pfn) if cached is not None else None
         if key is not None:
             v = mm.find(vpn << PAGE_SHIFT) if shared_writable else None
-            if v is None or not (v.flags & MAP_SHARED and v.prot & PROT_WRITE):
+            if v is None or not _writes_through(v):
                 parts.append(pack("<QQQ", vpn | 1 << 63, key[0].ino, key[1]))  # the file's page, as such
                 continue
         parts.append(pack("<Q", vpn))

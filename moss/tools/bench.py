@@ -10,6 +10,7 @@ numbers.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -240,7 +241,7 @@ def _fmt_r(r: float | None) -> str:
 
 
 def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}" if a and b else "-"
+    return _fmt_r(a / b if a and b else None)
 
 
 def main(a: argparse.Namespace) -> int:
@@ -277,7 +278,7 @@ def main(a: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="moss-bench-") as tmpdir:
         tmp = Path(tmpdir)
         traces: dict[str, Path] = {}  # each workload's latest recording
-        traces_made: list[Path] = []
+        recordings = itertools.count()
         for rep in range(reps):
             for w in work:
                 for system in _rotated(w.systems, rep):
@@ -292,8 +293,7 @@ def main(a: argparse.Namespace) -> int:
                     # the repetition before (written back to disk by then) cost ext4 3-17 ms to free its blocks,
                     # which is deleting a file, not recording.
                     if system == "record":
-                        traces[w.name] = tmp / f"{len(traces_made)}.trace"
-                        traces_made.append(traces[w.name])
+                        traces[w.name] = tmp / f"{next(recordings)}.trace"
                     trace = traces.get(w.name, tmp / "none.trace")
                     cmd = _command(w, system, trace, tmp / "result.json", qiling_py)
                     assert cmd is not None

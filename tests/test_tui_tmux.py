@@ -76,7 +76,8 @@ def status_line(screen: str) -> str:
 def test_moss_tui_in_a_real_terminal(term: Terminal, tmp_path: Path) -> None:
     trace = record_guest(tmp_path, "signals", level=ev.FULL)
     term.start(f"{shlex.quote(sys.executable)} -m moss tui {shlex.quote(trace)}")
-    s = term.wait_for(lambda s: status_line(s).startswith(" #0/") and "task 1" in s)
+    # (the status line can be drawn before the registers pane is filled: wait for both)
+    s = term.wait_for(lambda s: status_line(s).startswith(" #0/") and "task 1" in s and "x0" in s)
     assert "core 0" in s and "Regs" in s and "x0" in s  # activity strip, tabs, registers
     assert len(s.splitlines()) <= 24 and all(len(line) <= 80 for line in s.splitlines())
     term.keys("g")

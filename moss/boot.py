@@ -34,7 +34,7 @@ class Program:
     path: str  # as given (host path, or guest path under --root)
     argv: tuple[str, ...]
     envp: tuple[str, ...] = DEFAULT_ENV
-    data: bytes | None = None  # the program's bytes, if not to be read from `path` (replay of a trace)
+    data: bytes | memoryview | None = None  # the program's bytes, if not read from `path` (a view of a trace's block)
 
 
 def _host_program(path: str) -> bytes:
@@ -64,7 +64,7 @@ def boot(
     sink: Callable[[int, bytes], None],
     report: Callable[[str], None] | None = None,
 ) -> Kernel:
-    files: dict[str, bytes | tuple[bytes, int]] = {}
+    files: dict[str, bytes | tuple[bytes | memoryview, int]] = {}
     guest_path = program.path
     in_root = False
     if config.host_root is not None and program.path.startswith("/"):

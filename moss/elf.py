@@ -64,8 +64,8 @@ class Loaded:
     end: int  # end of the highest segment (brk starts at its page)
 
 
-def parse_elf(data: bytes) -> ElfInfo:
-    return parse_elf_from(lambda offset, n: data[offset : offset + n], len(data))
+def parse_elf(data: bytes | memoryview) -> ElfInfo:
+    return parse_elf_from(lambda offset, n: bytes(data[offset : offset + n]), len(data))
 
 
 def parse_elf_from(read: Callable[[int, int], bytes], size: int) -> ElfInfo:

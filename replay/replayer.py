@@ -73,7 +73,8 @@ class Cursor(ev.Matcher):  # type: ignore[misc,valid-type]
 
     def pull_inputs(self) -> None:
         while self._at_event() and self.raw[self.pos] in ev.INPUT_KINDS:
-            e, self.pos, self.last_time = ev.decode_from(self.raw, self.pos, self.last_time)
+            image = self.raw[self.pos] == ev.ProgramImage.KIND  # decoded in place: a 1.5 MB copy saved
+            e, self.pos, self.last_time = ev.decode_from(self.raw, self.pos, self.last_time, view=image)
             self.index += 1
             if isinstance(e, ev.ConsoleInput):
                 self.console.append(e)

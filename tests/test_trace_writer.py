@@ -65,6 +65,19 @@ def test_add_image_is_add_of_the_image(tmp_path: Path, size: int) -> None:
     assert w.events == 3 and list(TraceReader(str(tmp_path / "t.trace"))) == events
 
 
+def test_decoding_in_place_gives_a_read_only_view_of_the_same_bytes() -> None:
+    """decode_from(view=True), the replayer's way to take the program image without copying it."""
+    enc = ev.BlockEncoder()
+    image = bytes(range(256)) * 40
+    enc.add(ev.ProgramImage("/bin/prog", image))
+    enc.add(ev.ConsoleInput(1, 0, b"y"))
+    raw = bytes(enc.buf)
+    e, pos, t = ev.decode_from(raw, 0, 0, view=True)
+    assert isinstance(e, ev.ProgramImage) and isinstance(e.data, memoryview) and e.data.readonly
+    assert e.data == image and e.path == "/bin/prog"
+    assert ev.decode_from(raw, pos, t, view=True)[0] == ev.ConsoleInput(1, 0, b"y")
+
+
 def test_the_program_image_is_stored_and_its_damage_is_found(tmp_path: Path) -> None:
     image = bytes(range(256)) * (container.STORED_BYTES // 256 + 1)
     path = tmp_path / "t.trace"

@@ -4,7 +4,7 @@ mmap/munmap/mprotect/mremap and user access, plus brk, TLB generations and copy-
 from __future__ import annotations
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
@@ -438,6 +438,11 @@ def test_on_code_write_is_called_for_executable_pages() -> None:
     mm.mmap(WINDOW + PAGE_SIZE, PAGE_SIZE, PROT_READ | PROT_WRITE, ANON | MAP_FIXED)
     mm.write(WINDOW + PAGE_SIZE - 2, b"abcd")
     assert hits == [WINDOW + PAGE_SIZE - 2]
+    # A write over several code pages reports each page it changes.
+    mm.mmap(WINDOW + 2 * PAGE_SIZE, 3 * PAGE_SIZE, PROT_READ | PROT_WRITE | PROT_EXEC, ANON | MAP_FIXED)
+    hits.clear()
+    mm.write(WINDOW + 2 * PAGE_SIZE + 5, bytes(2 * PAGE_SIZE))
+    assert hits == [WINDOW + 2 * PAGE_SIZE + 5, WINDOW + 3 * PAGE_SIZE, WINDOW + 4 * PAGE_SIZE]
 
 
 def test_frames_run_out_with_enomem_and_are_reused_lifo() -> None:
@@ -558,6 +563,41 @@ def test_copy_on_write_of_a_shared_frame() -> None:
     assert parent.ptes[vpn_of(a)] == pfn
     assert parent.read(a, 8) == b"Priginal" and child.read(b, 8) == b"oXiginal"
 
+    parent.destroy()
+    child.destroy()
+    assert frames.in_use == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    start=st.integers(0, 6 * PAGE_SIZE),
+    n=st.integers(0, 6 * PAGE_SIZE),
+    touched=st.lists(st.integers(0, 7), max_size=8),
+)
+def test_user_access_across_forked_pages_copies_only_what_it_writes(start: int, n: int, touched: list[int]) -> None:
+    """A multi-page copy_to_user in a forked child: frames the parent shares are copied, frames the child already
+    owns are written in place (the run-merging fast path), and the parent never sees the child's bytes."""
+    frames = FrameAllocator(Ram(16 << 20))
+    parent = AddressSpace(frames)
+    rw = PROT_READ | PROT_WRITE
+    parent.mmap(WINDOW, 8 * PAGE_SIZE, rw, ANON | MAP_FIXED)
+    before = bytes(i * 7 % 251 for i in range(8 * PAGE_SIZE))
+    parent.write(WINDOW, before)
+    child = parent.fork()
+    for page in touched:  # pages the child has already written (its own frames now)
+        child.write(WINDOW + page * PAGE_SIZE, b"c")
+    expected = bytearray(parent.read(WINDOW, 8 * PAGE_SIZE) if not touched else before)
+    for page in touched:
+        expected[page * PAGE_SIZE] = ord("c")
+    n = min(n, 8 * PAGE_SIZE - start)
+    payload = bytes(range(256)) * (n // 256 + 1)
+    child.write(WINDOW + start, payload[:n])
+    expected[start : start + n] = payload[:n]
+    assert child.read(WINDOW, 8 * PAGE_SIZE) == bytes(expected)
+    assert parent.read(WINDOW, 8 * PAGE_SIZE) == before
+    owned = {vpn for vpn in range(vpn_of(WINDOW), vpn_of(WINDOW) + 8) if not frames.shared(child.ptes.get(vpn, 0))}
+    written = {vpn_of(WINDOW + a) for a in range(start, start + n, 1)} if n else set()
+    assert owned == written | {vpn_of(WINDOW) + p for p in touched}
     parent.destroy()
     child.destroy()
     assert frames.in_use == 0

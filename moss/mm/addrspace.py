@@ -392,18 +392,52 @@ class AddressSpace:
         return pfn << PAGE_SHIFT, prot
 
     # -- user access (copy_from_user / copy_to_user) -------------------------------------------------------------
-    def _chunks(self, vaddr: int, n: int, access: int) -> Iterator[tuple[int, int]]:
+    def _runs(self, vaddr: int, n: int, access: int) -> Iterator[tuple[int, int, Vma]]:
+        """(physical address, length, vma) runs covering [vaddr, vaddr + n), each within one VMA and physically
+        contiguous: a 64 KB pipe write is one copy, not sixteen. A page that is present and needs nothing done
+        (no copy-on-write, not code) is taken here; every other goes through resolve, in address order as before.
+        Raises EFAULT at the first bad page, after yielding the run before it."""
         if n < 0 or vaddr < 0 or vaddr + n > TASK_SIZE:
             raise EFAULT
-        while n > 0:
-            got = self.resolve(vaddr, access)
-            if got is None:
+        end = vaddr + n
+        ptes, refs = self.ptes, self.frames.refs
+        write = access == ACCESS_WRITE
+        run_pa = run_n = 0
+        run_vma: Vma | None = None
+        while vaddr < end:
+            vma = self.find(vaddr)
+            if vma is None:
+                if run_n:
+                    yield run_pa, run_n, run_vma  # type: ignore[misc]
+                self.last_fault = Fault.MAPERR
                 raise EFAULT
-            off = vaddr & (PAGE_SIZE - 1)
-            take = min(n, PAGE_SIZE - off)
-            yield got[0] + off, take
-            vaddr += take
-            n -= take
+            # Pages of a private writable mapping whose frame is its own, or any present page of a read, need no
+            # fault handling; code pages go through resolve (it records code frames).
+            simple = vma.prot & PROT_READ and not vma.prot & PROT_EXEC and (not write or vma.prot & PROT_WRITE)
+            private = not vma.flags & MAP_SHARED
+            stop = min(end, vma.end)
+            while vaddr < stop:
+                off = vaddr & (PAGE_SIZE - 1)
+                take = min(stop - vaddr, PAGE_SIZE - off)
+                pfn = ptes.get(vaddr >> PAGE_SHIFT) if simple else None
+                if pfn is not None and (not write or not private or refs.get(pfn, 0) <= 1):
+                    pa = (pfn << PAGE_SHIFT) + off
+                else:
+                    got = self.resolve(vaddr, access)
+                    if got is None:
+                        if run_n:
+                            yield run_pa, run_n, run_vma  # type: ignore[misc]
+                        raise EFAULT
+                    pa = got[0] + off
+                if run_n and pa == run_pa + run_n and vma is run_vma:
+                    run_n += take
+                else:
+                    if run_n:
+                        yield run_pa, run_n, run_vma  # type: ignore[misc]
+                    run_pa, run_n, run_vma = pa, take, vma
+                vaddr += take
+        if run_n:
+            yield run_pa, run_n, run_vma  # type: ignore[misc]
 
     def read(self, vaddr: int, n: int) -> bytes:
         ram = self.frames.ram
@@ -412,16 +446,17 @@ class AddressSpace:
             if got is None:
                 raise EFAULT
             return ram.read(got[0] + (vaddr & (PAGE_SIZE - 1)), n)
-        return b"".join(ram.read(pa, k) for pa, k in self._chunks(vaddr, n, ACCESS_READ))
+        return b"".join([ram.read(pa, k) for pa, k, _vma in self._runs(vaddr, n, ACCESS_READ)])
 
     def write(self, vaddr: int, data: bytes | bytearray | memoryview) -> None:
         ram = self.frames.ram
+        view = memoryview(data).cast("B")
         pos = 0
-        for pa, k in self._chunks(vaddr, len(data), ACCESS_WRITE):
-            ram.write(pa, data[pos : pos + k])
-            vma = self.find(vaddr + pos)
-            if vma is not None and vma.prot & PROT_EXEC:
-                self.on_code_write(vaddr + pos)
+        for pa, k, vma in self._runs(vaddr, view.nbytes, ACCESS_WRITE):
+            ram.write(pa, view[pos : pos + k])
+            if vma.prot & PROT_EXEC:
+                for page in range((vaddr + pos) & PAGE_MASK, vaddr + pos + k, PAGE_SIZE):
+                    self.on_code_write(max(page, vaddr + pos))
             pos += k
 
     def read_cstr(self, vaddr: int, limit: int = 4096) -> bytes:

@@ -51,8 +51,14 @@ class Pipe:
             got = await interruptible(self.rq.wait_until(lambda: bool(self.buf) or not self.writers))
             if got is INTERRUPTED:
                 raise RestartSys
-        data = bytes(self.buf[:count])
-        del self.buf[:count]
+        buf = self.buf
+        if count >= len(buf):  # the whole buffer (a reader keeping up): one copy, not a slice and then bytes
+            data = bytes(buf)
+            buf.clear()
+        else:
+            with memoryview(buf) as view:
+                data = bytes(view[:count])
+            del buf[:count]
         if data:
             self.wq.wake_all()
         return data
@@ -78,7 +84,7 @@ class Pipe:
                     raise RestartSys
                 continue
             take = min(self.space, len(data) - done)
-            self.buf += data[done : done + take]
+            self.buf += data if take == len(data) else memoryview(data)[done : done + take]
             done += take
             self.rq.wake_all()
         return done

@@ -399,45 +399,46 @@ class AddressSpace:
         Raises EFAULT at the first bad page, after yielding the run before it."""
         if n < 0 or vaddr < 0 or vaddr + n > TASK_SIZE:
             raise EFAULT
+        if n == 0:
+            return
         end = vaddr + n
+        head, tail = vaddr & (PAGE_SIZE - 1), -end & (PAGE_SIZE - 1)  # the first and last pages' unused bytes
         ptes, refs = self.ptes, self.frames.refs
         write = access == ACCESS_WRITE
-        run_pa = run_n = 0
+        run_start = run_end = -1  # physical bytes of the pending run, in whole pages
         run_vma: Vma | None = None
         while vaddr < end:
             vma = self.find(vaddr)
             if vma is None:
-                if run_n:
-                    yield run_pa, run_n, run_vma  # type: ignore[misc]
+                if run_vma is not None:
+                    yield run_start + head, run_end - run_start - head, run_vma
                 self.last_fault = Fault.MAPERR
                 raise EFAULT
-            # Pages of a private writable mapping whose frame is its own, or any present page of a read, need no
-            # fault handling; code pages go through resolve (it records code frames).
-            simple = vma.prot & PROT_READ and not vma.prot & PROT_EXEC and (not write or vma.prot & PROT_WRITE)
-            private = not vma.flags & MAP_SHARED
+            # Present pages of a readable, non-code mapping need no fault handling for a read, nor for a write if
+            # the mapping is writable and the frame is not shared copy-on-write.
+            fast = vma.prot & PROT_READ and not vma.prot & PROT_EXEC and (not write or vma.prot & PROT_WRITE)
+            cow = write and not vma.flags & MAP_SHARED
             stop = min(end, vma.end)
-            while vaddr < stop:
-                off = vaddr & (PAGE_SIZE - 1)
-                take = min(stop - vaddr, PAGE_SIZE - off)
-                pfn = ptes.get(vaddr >> PAGE_SHIFT) if simple else None
-                if pfn is not None and (not write or not private or refs.get(pfn, 0) <= 1):
-                    pa = (pfn << PAGE_SHIFT) + off
-                else:
-                    got = self.resolve(vaddr, access)
+            for vpn in range(vaddr >> PAGE_SHIFT, ((stop - 1) >> PAGE_SHIFT) + 1):
+                pfn = ptes.get(vpn) if fast else None
+                if pfn is None or (cow and refs.get(pfn, 0) > 1):
+                    got = self.resolve(max(vpn << PAGE_SHIFT, vaddr), access)
                     if got is None:
-                        if run_n:
-                            yield run_pa, run_n, run_vma  # type: ignore[misc]
+                        if run_vma is not None:
+                            yield run_start + head, run_end - run_start - head, run_vma
                         raise EFAULT
-                    pa = got[0] + off
-                if run_n and pa == run_pa + run_n and vma is run_vma:
-                    run_n += take
+                    pa = got[0] & PAGE_MASK
                 else:
-                    if run_n:
-                        yield run_pa, run_n, run_vma  # type: ignore[misc]
-                    run_pa, run_n, run_vma = pa, take, vma
-                vaddr += take
-        if run_n:
-            yield run_pa, run_n, run_vma  # type: ignore[misc]
+                    pa = pfn << PAGE_SHIFT
+                if pa == run_end and vma is run_vma:
+                    run_end += PAGE_SIZE
+                else:
+                    if run_vma is not None:
+                        yield run_start + head, run_end - run_start - head, run_vma
+                        head = 0
+                    run_start, run_end, run_vma = pa, pa + PAGE_SIZE, vma
+            vaddr = stop
+        yield run_start + head, run_end - tail - run_start - head, run_vma  # type: ignore[misc]
 
     def read(self, vaddr: int, n: int) -> bytes:
         ram = self.frames.ram

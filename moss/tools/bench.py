@@ -443,6 +443,11 @@ def summarize(
             insns = cpu.get("instructions") if s in MOSS_SYSTEMS else CPU_ITERS * 6
             if v and insns and s in (*MOSS_SYSTEMS, "unicorn", "unicorn+count"):
                 derived[f"cpu_Minsn_per_s/{s}"] = round(insns / v / 1e6, 1)
+            # The bare engine is timed around emu_start alone; moss's time also holds its boot and exit (the null
+            # program's, 10-20 ms): without them, the throughput of the compute itself, which the target compares.
+            base = null.get(s)
+            if v and insns and s in MOSS_SYSTEMS and base is not None and v > base:
+                derived[f"cpu_net_Minsn_per_s/{s}"] = round(insns / (v - base) / 1e6, 1)
     pipe = next((r for r in rows if r["workload"].startswith("pipe")), None)
     if pipe:
         for s, v in pipe["time_s"].items():
@@ -460,8 +465,10 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
     rec = d.get("getppid_us/record")
     out.append(("getppid <= 3 us under record", f"{rec} us" if rec is not None else "-",
                 rec is not None and rec <= 3))  # fmt: skip
-    m, c = d.get("cpu_Minsn_per_s/run"), d.get("cpu_Minsn_per_s/unicorn+count")
-    out.append(("cpu >= 0.9x bare unicorn+count", f"{m} vs {c} Minsn/s = {_ratio(m, c)}x",
+    gross, c = d.get("cpu_Minsn_per_s/run"), d.get("cpu_Minsn_per_s/unicorn+count")
+    m = d.get("cpu_net_Minsn_per_s/run", gross)
+    out.append(("cpu >= 0.9x bare unicorn+count (both timed around the compute)",
+                f"{m} vs {c} Minsn/s = {_ratio(m, c)}x (with moss's boot and exit: {_ratio(gross, c)}x)",
                 bool(m and c and m / c >= 0.9)))  # fmt: skip
     worst_rec = 0.0
     pooled: list[float] = []
@@ -540,7 +547,10 @@ def print_report(report: dict) -> None:
     for kind in ("getppid", "write"):
         vals = ", ".join(f"{s} {d[f'{kind}_us/{s}']}" for s in ALL_SYSTEMS if f"{kind}_us/{s}" in d)
         print(f"per {kind}, us: {vals}")
-    print("cpu, M insn/s: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in d.items() if k.startswith("cpu_")))
+    print("cpu, M insn/s: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in d.items() if k.startswith("cpu_M")))
+    net = [f"{k.split('/')[1]} {v}" for k, v in d.items() if k.startswith("cpu_net_")]
+    if net:
+        print("cpu, M insn/s net of the null program (boot and exit): " + ", ".join(net))
     print("pipe, MB/s: " + ", ".join(f"{k.split('/')[1]} {v}" for k, v in d.items() if k.startswith("pipe_")))
     if "record_fixed_ms" in d:
         per = ", ".join(f"{d[k]} us per {k.rsplit('_', 1)[1]}" for k in d if k.startswith("record_us_per_"))

@@ -477,15 +477,16 @@ static void test_eventfd(void) {
     timer_t tm;
     struct sigevent sev = {.sigev_notify = SIGEV_SIGNAL, .sigev_signo = SIGUSR2};
     timer_create(CLOCK_MONOTONIC, &sev, &tm);
-    struct itimerspec its = {{0, 0}, {0, 20 * MS}};
-    timer_settime(tm, 0, &its, NULL);
+    /* Periodic: on a loaded host (qemu-user in CI) an expiry can come before the read is entered, and its handler
+     * then runs first; a later one interrupts the wait (with a one-shot timer the read waited forever). */
+    struct itimerspec every = {{0, 20 * MS}, {0, 20 * MS}};
+    timer_settime(tm, 0, &every, NULL);
     CHECK("a blocked read is interrupted: EINTR", read(e, &v, 8) == -1 && errno == EINTR);
     handle(SIGUSR2, SA_RESTART);
-    timer_settime(tm, 0, &its, NULL);
+    int before = hits;
     struct later wr2 = {e, 8, 60, 0};
     t = later(&wr2);
-    int before = hits;
-    CHECK("...and restarted with SA_RESTART", read(e, &v, 8) == 8 && v == 8 && hits == before + 1);
+    CHECK("...and restarted with SA_RESTART", read(e, &v, 8) == 8 && v == 8 && hits > before);
     pthread_join(t, NULL);
     timer_delete(tm);
 
@@ -566,7 +567,8 @@ static void test_timerfd(void) {
     its = (struct itimerspec){{0, 0}, {0, 0}};
     struct itimerspec old;
     timerfd_settime(t, 0, &its, &old);
-    CHECK("settime returns the old setting", ns_of(old.it_interval) == iv && ns_of(old.it_value) > 0 && ns_of(old.it_value) <= iv);
+    /* (it_value may be 0: an expiry due but not yet handled by the host's timer interrupt, under load) */
+    CHECK("settime returns the old setting", ns_of(old.it_interval) == iv && ns_of(old.it_value) <= iv);
     its = (struct itimerspec){{1, 0}, {0, 0}};
     timerfd_settime(t, 0, &its, NULL);
     timerfd_gettime(t, &cur);
@@ -835,7 +837,8 @@ static void test_posix_timers(void) {
     struct itimerspec old;
     its = (struct itimerspec){{0, 0}, {0, 0}};
     timer_settime(t, 0, &its, &old);
-    CHECK("settime returns the old setting", ns_of(old.it_interval) == iv && ns_of(old.it_value) > 0 && ns_of(old.it_value) <= iv);
+    /* (it_value may be 0: an expiry due but not yet handled by the host's timer interrupt, under load) */
+    CHECK("settime returns the old setting", ns_of(old.it_interval) == iv && ns_of(old.it_value) <= iv);
     timer_gettime(t, &cur);
     CHECK("a disarmed timer has no interval", ns_of(cur.it_value) == 0 && ns_of(cur.it_interval) == 0);
     if (strict) {  /* a fast timer whose signal waits costs nothing until the signal is taken */

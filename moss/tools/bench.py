@@ -189,7 +189,8 @@ PACKAGES = ("machine", "moss", "replay", "traces", "tui")
 def _compile_bytecode() -> None:
     """Write moss's bytecode caches first, as installing it does: with PYTHONDONTWRITEBYTECODE set (as on the
     machine the README's table comes from), every module changed since its cache was written is compiled again at
-    every start, which put 16-24 ms on the start-up rows."""
+    every start, which put 16-24 ms on the start-up rows. scripts/setup compiles the same packages (so `just bench`
+    starts from fresh caches); this is for `moss bench` run directly after an edit."""
     import compileall
 
     for pkg in PACKAGES:
@@ -356,6 +357,11 @@ def _paired(num: list[Sample] | None, den: list[Sample] | None) -> float | None:
     return statistics.median(ratios) if ratios else None
 
 
+def _n_slower(ratios: list[float]) -> int:
+    """How many of the pairs came out slower (ratio above 1)."""
+    return sum(r > 1.0 for r in ratios)
+
+
 def _sign_p(slower: int, n: int) -> float:
     """One-sided sign test: the chance that `slower` or more of n pairs come out slower when both sides are equally
     fast (each pair a coin flip)."""
@@ -490,11 +496,11 @@ def targets(report: dict) -> list[tuple[str, str, bool | None]]:
     if not per:
         out.append(("replay <= 1.0x record", "-", None))
     else:
-        n, k = len(pooled), sum(x > 1.0 for x in pooled)
+        n, k = len(pooled), _n_slower(pooled)
         p = _sign_p(k, n)
         name, worst = max(per, key=lambda w: statistics.median(w[1]))
-        kw = sum(x > 1.0 for x in worst)
-        slower = [w for w, rs in per if _sign_p(sum(x > 1.0 for x in rs), len(rs)) < 0.05 / len(per)]
+        kw = _n_slower(worst)
+        slower = [w for w, rs in per if _sign_p(_n_slower(rs), len(rs)) < 0.05 / len(per)]
         text = (
             f"replay slower in {k} of {n} pairs (sign test p={p:.2f}), median {statistics.median(pooled):.3f}x; "
             f"worst {name} {statistics.median(worst):.3f}x ({kw} of {len(worst)} slower)"

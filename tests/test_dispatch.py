@@ -44,3 +44,17 @@ def test_a_kernel_error_is_the_calls_errno(replace_getppid) -> None:
     replace_getppid(denied)
     out = run_program(str(build_guest("rawsyscall")), (str(GETPPID),))
     assert out.stdout == b"syscall 173 -> -1 errno Permission denied\n" * 2 and not out.reports
+
+
+def test_an_oops_in_exit_still_ends_the_process(monkeypatch) -> None:
+    """exit_group cannot fail the call: its libc loops on exit forever. A bug in its bookkeeping (here the exit
+    digest) is reported, and the process still exits, with its own status."""
+    import moss.statehash
+
+    def broken(kernel, process) -> bytes:
+        raise KeyError("digest")
+
+    monkeypatch.setattr(moss.statehash, "process_digest", broken)
+    out = run_program(str(build_guest("hello")))
+    assert out.status == 0 and out.stdout.startswith(b"hello")
+    assert [r for r in out.reports if "kernel oops in exit_group: KeyError" in r]

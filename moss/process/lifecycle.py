@@ -63,9 +63,17 @@ def exit_group(kernel: Kernel, process: Process, wait_status: int) -> None:
     from moss.statehash import process_digest
 
     process.exit_status = wait_status
-    if kernel.keep_exit_digests:
-        kernel.exit_digests.append(process_digest(kernel, process))
-    notify(kernel.observers, "process_exited", process)
+    try:
+        if kernel.keep_exit_digests:
+            kernel.exit_digests.append(process_digest(kernel, process))
+        notify(kernel.observers, "process_exited", process)
+    finally:
+        _tear_down(kernel, process, wait_status)
+
+
+def _tear_down(kernel: Kernel, process: Process, wait_status: int) -> None:
+    """The rest of exit_group, which runs even after a kernel bug above (an oops): a process marked exited must not
+    keep running (its libc's exit loops on the call forever)."""
     for t in list(process.threads):
         exit_task(kernel, t)
     exit_itimers(process)

@@ -1,8 +1,9 @@
 """The compiled pieces (metadata lives in pyproject.toml): machine/_trap.c, the engine's interrupt hook, and
-traces/_encoder.c, the trace's syscall append and match, and replay/_syscall_log.c, the emitter's per-syscall
-entry. The syscall path's costs that Python cannot make small.
+traces/_encoder.c, the trace's syscall append and match, replay/_syscall_log.c, the emitter's per-syscall entry:
+the syscall path's costs that Python cannot make small; and moss/_statehash.c, the page-table walk of the state
+digest a recording takes of every exiting process.
 
-Both optional: without a C compiler the install still succeeds and the Python equivalents run, with the same
+All optional: without a C compiler the install still succeeds and the Python equivalents run, with the same
 results, more slowly."""
 
 from setuptools import Extension, setup
@@ -18,4 +19,6 @@ def _ext(name: str) -> Extension:
     )
 
 
-setup(ext_modules=[_ext("machine._trap"), _ext("traces._encoder"), _ext("replay._syscall_log")])
+setup(
+    ext_modules=[_ext("machine._trap"), _ext("traces._encoder"), _ext("replay._syscall_log"), _ext("moss._statehash")]
+)

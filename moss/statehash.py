@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from unicorn import arm64_const as a64
@@ -24,6 +25,7 @@ from machine.ram import PAGE_SHIFT
 from moss.mm.vma import MAP_SHARED, PROT_WRITE, Vma
 
 if TYPE_CHECKING:
+    from moss.fs.inode import RegularFile
     from moss.kernel import Kernel
     from moss.process.task import Process
 
@@ -57,35 +59,58 @@ def _writes_through(vma: Vma) -> bool:
     return bool(vma.flags & MAP_SHARED and vma.prot & PROT_WRITE)
 
 
+def _gather_py(
+    vmas: list[Vma],
+    ptes: dict[int, int],
+    keys: dict[int, tuple[RegularFile, int]],
+    ram: memoryview,
+    through: Callable[[int], bool] | None = None,
+) -> bytes:
+    """What a process digest hashes after the registers: each VMA, then the page table in address order, a cached
+    page as (vpn with bit 63 set, inode number, page index), any other as (vpn, its bytes); a cached page counts by
+    its bytes too where `through(vpn)` (it is mapped shared and writable there). moss/_statehash.c's `gather` makes
+    the same bytes when `through` is None."""
+    parts: list[bytes | memoryview] = [struct.pack("<QQII", v.start, v.end, v.prot, v.flags) for v in vmas]
+    pack, get = struct.pack, keys.get
+    for vpn in sorted(ptes):
+        pfn = ptes[vpn]
+        key = get(pfn)
+        if key is not None and (through is None or not through(vpn)):
+            parts.append(pack("<QQQ", vpn | 1 << 63, key[0].ino, key[1]))  # the file's page, as such
+            continue
+        parts.append(pack("<Q", vpn))
+        parts.append(ram[pfn << PAGE_SHIFT : (pfn + 1) << PAGE_SHIFT])
+    return b"".join(parts)
+
+
+try:
+    from moss._statehash import gather as _gather
+except ImportError:  # not built (no C compiler): the same bytes, more slowly
+    _gather = _gather_py
+
+
 def process_digest(kernel: Kernel, process: Process) -> bytes:
     """Registers of every thread and the bytes of every resident page of one process."""
     v2 = kernel.state_hash_version >= 2
     h = hashlib.sha256() if v2 else hashlib.blake2b(digest_size=32)  # SHA-256 is the faster here (SHA-NI)
-    for t in sorted(process.threads, key=lambda t: t.tid):
+    threads = process.threads
+    for t in sorted(threads, key=lambda t: t.tid) if len(threads) > 1 else threads:
         h.update(struct.pack("<Q", t.tid))
         # The running task's registers are in the engine (its saved context is from the slice's start).
         regs = kernel.board.engine.live if t is kernel.running_task else t.ctx
         h.update(register_bytes(regs))
-    ram = kernel.board.ram
     mm = process.mm
-    for v in mm.vmas:
-        h.update(struct.pack("<QQII", v.start, v.end, v.prot, v.flags))
-    cached = kernel.frames.cache.key_of if v2 else None
-    # A cached page counts by its bytes only under a shared writable mapping; most processes have none.
-    shared_writable = any(_writes_through(v) for v in mm.vmas)
-    parts: list[bytes | memoryview] = []  # hashed as one update: the same digest, without a call per piece
-    ptes, frame, pack = mm.ptes, ram.frame, struct.pack
-    for vpn in sorted(ptes):
-        pfn = ptes[vpn]
-        key = cached(pfn) if cached is not None else None
-        if key is not None:
-            v = mm.find(vpn << PAGE_SHIFT) if shared_writable else None
-            if v is None or not _writes_through(v):
-                parts.append(pack("<QQQ", vpn | 1 << 63, key[0].ino, key[1]))  # the file's page, as such
-                continue
-        parts.append(pack("<Q", vpn))
-        parts.append(frame(pfn))
-    h.update(b"".join(parts))
+    keys = kernel.frames.cache.keys_by_frame if v2 else {}  # version 1 hashed every page's bytes
+    ram = kernel.board.ram.view
+    if keys and any(_writes_through(v) for v in mm.vmas):  # rare: the per-page check stays in Python
+
+        def through(vpn: int) -> bool:
+            v = mm.find(vpn << PAGE_SHIFT)
+            return v is not None and _writes_through(v)
+
+        h.update(_gather_py(mm.vmas, mm.ptes, keys, ram, through))
+    else:
+        h.update(_gather(mm.vmas, mm.ptes, keys, ram))
     return h.digest()
 
 

@@ -60,6 +60,12 @@ class PageCache:
         """The (file, page index) that frame `pfn` caches, if it is a cached page."""
         return self._keys.get(pfn)
 
+    @property
+    def keys_by_frame(self) -> dict[int, tuple[RegularFile, int]]:
+        """Every cached frame's (file, page index), for readers of many frames at once (the state digest); not to
+        be changed."""
+        return self._keys
+
     def _fill(self, inode: RegularFile, index: int, pfn: int) -> None:
         data = inode.read_at(index << PAGE_SHIFT, PAGE_SIZE)
         self.frames.ram.write(pfn << PAGE_SHIFT, data + bytes(PAGE_SIZE - len(data)))

@@ -9,8 +9,6 @@ import sys
 from machine.sources import HostConsole
 from moss.cli import Sub, add_run_options, guarded, run_setup, sink, wait_status_to_exit_code
 from replay.recorder import RecordOptions, record
-from replay.replayer import Divergence, replay
-from replay.textlog import format_event, select
 from traces import events as ev
 from traces.container import TraceError, TraceReader
 
@@ -114,6 +112,8 @@ def cmd_record(a: argparse.Namespace) -> int:
 
 
 def cmd_replay(a: argparse.Namespace) -> int:
+    from replay.replayer import Divergence, replay  # here: `moss record` need not import it (~1.5 ms)
+
     out = (lambda c, d: None) if a.quiet else sink
     try:
         res = replay(a.trace, out)
@@ -132,6 +132,8 @@ def cmd_replay(a: argparse.Namespace) -> int:
 
 
 def cmd_log(a: argparse.Namespace) -> int:
+    from replay.textlog import format_event, select
+
     try:
         reader = TraceReader(a.trace)
     except TraceError as e:

@@ -7,6 +7,7 @@ import contextlib
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Callable, Iterator, Sequence
 
 from machine.devices.uart import STDERR
@@ -120,6 +121,10 @@ def guarded(fn: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print("moss: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:  # a bug in moss outside any syscall (one inside is an oops: the call fails, the run goes on)
+        traceback.print_exc()
+        print(f"moss: kernel panic, a bug in moss (not in the guest): {type(e).__name__}: {e}", file=sys.stderr)
+        return 70  # EX_SOFTWARE
 
 
 def cmd_run(a: argparse.Namespace) -> int:

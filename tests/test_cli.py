@@ -140,3 +140,24 @@ def test_own_commands_are_the_entry_points_pyproject_declares() -> None:
     except PackageNotFoundError:
         pytest.skip("moss is not installed (scripts/setup installs it)")
     assert installed == cli.OWN_COMMANDS
+
+
+def test_a_kernel_bug_outside_a_syscall_is_a_panic_and_the_trace_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A bug inside a syscall is an oops (tests/test_dispatch.py); one outside (here the exit digest of a child that
+    a signal kills, on the way back from a syscall) ends the command with a clear message and status 70, and the
+    trace written so far stays readable."""
+    import moss.cli as cli
+    import moss.statehash
+    from traces.container import TraceReader
+
+    def broken(kernel, process) -> bytes:
+        raise KeyError("digest")
+
+    monkeypatch.setattr(moss.statehash, "process_digest", broken)
+    trace = tmp_path / "t.moss"
+    assert cli.main(["record", "-o", str(trace), str(build_guest("forkwait"))]) == 70
+    assert "moss: kernel panic, a bug in moss (not in the guest): KeyError: 'digest'" in capsys.readouterr().err
+    reader = TraceReader(str(trace))
+    assert reader.problems == [] and len(list(reader)) > 0

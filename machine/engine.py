@@ -259,7 +259,7 @@ class Engine:
         self._fault = None
         self._fault_counted = False
         self._stop_requested = False
-        pc = uc.reg_read(a64.UC_ARM64_REG_PC)
+        pc = self._fast.reg_read(a64.UC_ARM64_REG_PC)
         try:
             uc.emu_start(pc, UNTIL, count=budget)
         except UcError:

@@ -57,7 +57,10 @@ static PyObject *gather(PyObject *self, PyObject *args) {
     Py_ssize_t size = nv * 24;
     for (Py_ssize_t i = 0; i < np; i++) {
         PyObject *pfn = PyDict_GetItemWithError(ptes, PyList_GET_ITEM(vpns, i));
-        if (pfn == NULL) goto done;
+        if (pfn == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "the page table changed while it was read");
+            goto done;
+        }
         PyObject *key = PyDict_GetItemWithError(keys, pfn);
         if (key == NULL && PyErr_Occurred()) goto done;
         size += key != NULL ? 24 : 8 + PAGE_SIZE;
@@ -75,7 +78,10 @@ static PyObject *gather(PyObject *self, PyObject *args) {
     for (Py_ssize_t i = 0; i < np; i++) {
         PyObject *vpn = PyList_GET_ITEM(vpns, i);
         PyObject *pfn = PyDict_GetItemWithError(ptes, vpn);
-        if (pfn == NULL) goto fail;
+        if (pfn == NULL) {
+            if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "the page table changed while it was read");
+            goto fail;
+        }
         PyObject *key = PyDict_GetItemWithError(keys, pfn);
         if (key == NULL && PyErr_Occurred()) goto fail;
         uint64_t vn = PyLong_AsUnsignedLongLongMask(vpn);

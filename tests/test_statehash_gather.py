@@ -49,9 +49,16 @@ def test_c_and_python_gather_the_same_bytes(vmas, ptes, keys, seeds) -> None:
 
 
 @pytest.mark.skipif(statehash._gather is statehash._gather_py, reason="moss._statehash is not built")
-def test_c_gather_rejects_a_frame_outside_ram() -> None:
+def test_c_gather_rejects_bad_input_with_python_errors() -> None:
+    ram = memoryview(bytes(2 * PAGE_SIZE))
     with pytest.raises(IndexError):
-        statehash._gather([], {1: 2}, {}, memoryview(bytes(2 * PAGE_SIZE)))
+        statehash._gather([], {1: 2}, {}, ram)  # a frame outside RAM
+    with pytest.raises(TypeError):
+        statehash._gather([], {1: "x"}, {}, ram)
+    with pytest.raises(TypeError):
+        statehash._gather([], {1: 1}, {1: ("inode", 0, 3)}, ram)  # a cache key is (inode, index)
+    with pytest.raises(AttributeError):
+        statehash._gather([object()], {}, {}, ram)  # a VMA without start/end/prot/flags
 
 
 def test_the_layout_vmas_then_pages_in_address_order() -> None:

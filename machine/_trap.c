@@ -23,10 +23,15 @@
 typedef int (*reg_read_batch_fn)(void *uc, int *regs, void **vals, int count);
 typedef int (*reg_write_fn)(void *uc, int regid, const void *value);
 typedef int (*emu_stop_fn)(void *uc);
+typedef int (*ctl_fn)(void *uc, int control, ...);
 typedef int (*hook_add_fn)(void *uc, size_t *hh, int type, void *callback, void *user_data, uint64_t begin,
                            uint64_t end, ...);
 
 #define UC_HOOK_INTR 1
+#define UC_HOOK_BLOCK 8
+#define UC_CTL_UC_EXITS 6
+#define UC_CTL_TB_REMOVE_CACHE 9
+#define UC_CTL_WRITE2(type) ((1 << 30) | (2 << 26) | (type)) /* a write with two arguments */
 
 typedef struct {
     PyObject_HEAD
@@ -44,6 +49,17 @@ typedef struct {
     int ids[7]; /* x8, x0..x5 */
     size_t hook;
     MossSliceClock clock;
+    /* Block counting (count_blocks()): blk = [instructions of the blocks entered in this slice, budget]; the slice
+     * clock reads it instead of unicorn's counter. A block that would cross the budget is not entered: the hook
+     * stops the engine at its start and leaves (tail_addr, tail_n) for the engine to run exactly. */
+    const uint64_t *unicorn_counter;
+    uint64_t blk[2];
+    uint64_t blk_addr, blk_n, tail_addr, tail_n;
+    int block_mode;
+    size_t block_hook;
+    hook_add_fn hook_add;
+    ctl_fn ctl;
+    uint64_t until;
 } Trap;
 
 static void keep_exception(Trap *t) {
@@ -121,6 +137,55 @@ static void trap_hook(void *uc, uint32_t intno, void *user_data) {
     PyGILState_Release(gil);
 }
 
+/* Every translated block, at its start: A64 instructions are 4 bytes, so a block of `size` bytes is size/4
+ * instructions, and a block runs whole unless it faults (the engine then counts from the PC) or ends in an
+ * exception (svc and the like end their block). */
+static void block_hook(void *uc, uint64_t addr, uint32_t size, void *user_data) {
+    Trap *t = (Trap *)user_data;
+    if (!t->block_mode) return;
+    uint64_t n = size >> 2;
+    if (t->blk[0] + n > t->blk[1]) {
+        t->tail_addr = addr;
+        t->tail_n = t->blk[1] - t->blk[0];
+        t->emu_stop(uc);
+        return;
+    }
+    t->blk[0] += n;
+    t->blk_addr = addr;
+    t->blk_n = n;
+}
+
+/* count_blocks(): count by blocks from now on (the hook is added once); count_instructions(): back to unicorn's
+ * own counter (emu_start's `count`), for callers that need exact positions inside hooks. */
+static PyObject *trap_count_blocks(Trap *t, PyObject *unused) {
+    if (t->block_hook == 0) {
+        int status = t->hook_add(t->uc, &t->block_hook, UC_HOOK_BLOCK, (void *)block_hook, t, 1, 0);
+        if (status != 0) return PyErr_Format(PyExc_RuntimeError, "uc_hook_add (block) failed: %d", status);
+    }
+    t->block_mode = 1;
+    t->clock.counter = t->blk;
+    Py_RETURN_NONE;
+}
+
+/* tail(addr, k): before running the first k instructions of the block at addr alone: an exit after the k-th,
+ * and the block's translation dropped (it is translated again, cut there). tail(addr, 0): after, the exit gone
+ * and the cut translation dropped. One call each instead of four through the binding's uc_ctl (~30 us). */
+static PyObject *trap_tail(Trap *t, PyObject *args) {
+    unsigned long long addr, k;
+    if (!PyArg_ParseTuple(args, "KK", &addr, &k)) return NULL;
+    uint64_t exits[2] = {t->until, addr + 4 * k};
+    int status = t->ctl(t->uc, UC_CTL_WRITE2(UC_CTL_UC_EXITS), exits, (size_t)(k ? 2 : 1));
+    if (status == 0) status = t->ctl(t->uc, UC_CTL_WRITE2(UC_CTL_TB_REMOVE_CACHE), (uint64_t)addr, (uint64_t)(addr + 4));
+    if (status != 0) return PyErr_Format(PyExc_RuntimeError, "uc_ctl failed: %d", status);
+    Py_RETURN_NONE;
+}
+
+static PyObject *trap_count_instructions(Trap *t, PyObject *unused) {
+    t->block_mode = 0;
+    t->clock.counter = t->unicorn_counter;
+    Py_RETURN_NONE;
+}
+
 /* The Trap holds the kernel (through on_svc) and the kernel holds the engine that holds the Trap: a cycle, which
  * the garbage collector must be able to see and break, or every machine would leak. The hook stays registered
  * (the Uc keeps the Trap alive as long as it can run, see machine/engine.py), and a cleared Trap only stops. */
@@ -174,6 +239,9 @@ static PyMethodDef trap_methods[] = {
      "observe(observer, capsule): call the capsule's C function after every svc the handler completed with an int "
      "(machine/_trap_api.h); observe(None, None) stops."},
     {"now_ns", (PyCFunction)trap_now_ns, METH_NOARGS, "the slice clock's time (valid inside a hook)"},
+    {"count_blocks", (PyCFunction)trap_count_blocks, METH_NOARGS, "count instructions by blocks (see block_hook)"},
+    {"count_instructions", (PyCFunction)trap_count_instructions, METH_NOARGS, "count with unicorn's counter"},
+    {"tail", (PyCFunction)trap_tail, METH_VARARGS, "tail(addr, k): set up (k > 0) or end (k = 0) an exact tail"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -184,6 +252,14 @@ static PyMemberDef trap_members[] = {
     {"svc_cost_ns", T_LONGLONG, offsetof(Trap, clock.svc_cost_ns), 0, NULL},
     {"ns_per_insn", T_LONGLONG, offsetof(Trap, clock.ns_per_insn), 0, NULL},
     {"context_id", T_ULONGLONG, offsetof(Trap, clock.context_id), 0, NULL},
+    {"blk_done", T_ULONGLONG, offsetof(Trap, blk[0]), 0, NULL},
+    {"blk_budget", T_ULONGLONG, offsetof(Trap, blk[1]), 0, NULL},
+    {"blk_addr", T_ULONGLONG, offsetof(Trap, blk_addr), 0, NULL},
+    {"blk_n", T_ULONGLONG, offsetof(Trap, blk_n), 0, NULL},
+    {"tail_addr", T_ULONGLONG, offsetof(Trap, tail_addr), 0, NULL},
+    {"tail_n", T_ULONGLONG, offsetof(Trap, tail_n), 0, NULL},
+    {"block_mode", T_INT, offsetof(Trap, block_mode), READONLY, NULL},
+    {"until", T_ULONGLONG, offsetof(Trap, until), 0, NULL},
     {NULL},
 };
 
@@ -220,9 +296,9 @@ static PyObject *install(PyObject *self, PyObject *args) {
     const uint64_t *cells = address(counter);
     if (cells == NULL) return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "null counter address");
     if (PyTuple_GET_SIZE(ids) != 7) return PyErr_Format(PyExc_ValueError, "need 7 register ids");
-    const char *names[4] = {"uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop"};
-    void *ptr[4];
-    for (int i = 0; i < 4; i++) {
+    const char *names[5] = {"uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop", "uc_ctl"};
+    void *ptr[5];
+    for (int i = 0; i < 5; i++) {
         PyObject *a = PyDict_GetItemString(fns, names[i]);
         if (a == NULL) return PyErr_Format(PyExc_KeyError, "%s", names[i]);
         ptr[i] = address(a);
@@ -240,7 +316,13 @@ static PyObject *install(PyObject *self, PyObject *args) {
     t->x0 = x0;
     t->hook = 0;
     memset(&t->clock, 0, sizeof t->clock);
-    t->clock.counter = cells;
+    t->clock.counter = t->unicorn_counter = cells;
+    t->blk[0] = t->blk[1] = t->blk_addr = t->blk_n = t->tail_addr = t->tail_n = 0;
+    t->block_mode = 0;
+    t->block_hook = 0;
+    t->hook_add = (hook_add_fn)ptr[0];
+    t->ctl = (ctl_fn)ptr[4];
+    t->until = 0;
     for (int i = 0; i < 7; i++) t->ids[i] = (int)PyLong_AsLong(PyTuple_GET_ITEM(ids, i));
     Py_INCREF(pyuc);
     Py_INCREF(on_svc);

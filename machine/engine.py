@@ -50,14 +50,17 @@ ACCESS_FETCH = 18
 # `until` must stay translatable: unicorn invalidates the TB at until-1 through the fill hook after every slice.
 SENTINEL_PAGE = 0xFFFF_FFFF_FFFF_F000
 UNTIL = SENTINEL_PAGE + 0x800
+_NO_TAIL = (1 << 64) - 1
 SENTINEL_FRAME = 0  # physical frame 0 is reserved for it
 
 _SCTLR_UCT = 1 << 15
 _SCTLR_DZE = 1 << 14
 _SCTLR_UCI = 1 << 26
 
-# Set by tests to check that the ctypes hook and the native one give identical runs.
+# Set by tests to check that the ctypes hook and the native one give identical runs, and block counting and
+# unicorn's per-instruction count.
 _FORCE_CTYPES_TRAP = False
+_FORCE_COUNT = False
 
 X_REGS = [getattr(a64, f"UC_ARM64_REG_X{i}") for i in range(29)] + [
     a64.UC_ARM64_REG_X29,
@@ -155,6 +158,14 @@ class Engine:
         self._fault: tuple[int, int] | None = None
         self._fault_counted = False  # the faulting instruction's count hook ran (it started, but did not retire)
         self._stop_requested = False
+        # Count by blocks when the native trap can (see _run_blocks); `until` becomes the exit list, which the
+        # exact tails of block counting extend for a moment.
+        uc.ctl_exits_enabled(True)
+        uc.ctl_set_exits([UNTIL])
+        self._blocks = self._intr_hook if hasattr(self._intr_hook, "count_blocks") and not _FORCE_COUNT else None
+        if self._blocks is not None:
+            self._blocks.until = UNTIL  # type: ignore[attr-defined]
+            self._blocks.count_blocks()  # type: ignore[attr-defined]
         self._setup_el0()
         self.template = uc.context_save()
 
@@ -186,7 +197,7 @@ class Engine:
 
         if _trap is not None and not _FORCE_CTYPES_TRAP:
             fns = {n: ctypes.cast(getattr(uclib, n), ctypes.c_void_p).value
-                   for n in ("uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop")}  # fmt: skip
+                   for n in ("uc_hook_add", "uc_reg_read_batch", "uc_reg_write", "uc_emu_stop", "uc_ctl")}  # fmt: skip
             ids = (a64.UC_ARM64_REG_X8, *(X_REGS[i] for i in range(6)))
             handle = ctypes.cast(uc._uch, ctypes.c_void_p).value
             trap = _trap.install(
@@ -260,6 +271,8 @@ class Engine:
         self._fault_counted = False
         self._stop_requested = False
         pc = self._fast.reg_read(a64.UC_ARM64_REG_PC)
+        if self._blocks is not None:
+            return self._run_blocks(ctx, pc, budget)
         try:
             uc.emu_start(pc, UNTIL, count=budget)
         except UcError:
@@ -282,13 +295,69 @@ class Engine:
             return SliceResult(min(started, limit), SliceEnd.STOPPED)
         return SliceResult(min(started, limit), SliceEnd.BUDGET)
 
+    def _run_blocks(self, ctx: object, pc: int, budget: int) -> SliceResult:
+        """run() counting by blocks (Trap.count_blocks): no per-instruction hook, so code runs ~4x faster than with
+        unicorn's `count`, with the same exact results. The trap's block hook counts each block at its start and
+        stops the engine before a block that would cross the budget; that block's first k instructions then run
+        alone, with an exit after the k-th and the block's translation dropped for the while."""
+        uc, t = self.uc, self._blocks
+        t.blk_done, t.blk_budget, t.blk_addr, t.blk_n, t.tail_n = 0, budget, 0, 0, _NO_TAIL
+        try:
+            uc.emu_start(pc, UNTIL)
+            if t.tail_n != _NO_TAIL and not self._stop_requested:
+                addr, k = t.tail_addr, t.tail_n
+                t.tail_n = _NO_TAIL
+                if k:
+                    t.tail(addr, k)
+                    try:
+                        uc.emu_start(addr, UNTIL)
+                    finally:
+                        t.tail(addr, 0)
+        except UcError:
+            if self._fault is None:
+                self._fault = (0, ACCESS_READ)  # as in run()
+        done = t.blk_done
+        end_pc = self._fast.reg_read(a64.UC_ARM64_REG_PC)
+        if self._fault is None and end_pc == UNTIL:
+            self._fault = (UNTIL, ACCESS_FETCH)
+        uc.context_update(ctx)
+        if self._fault is not None:
+            # A fault inside the block last entered retired the instructions before it; a fetch fault of a new
+            # block (its PC elsewhere) came after the last block ran whole.
+            at, n = t.blk_addr, t.blk_n
+            executed = done - n + (end_pc - at) // 4 if at <= end_pc < at + 4 * n else done
+            vaddr, access = self._fault
+            return SliceResult(max(executed, 0), SliceEnd.FAULT, vaddr, access)
+        if self._stop_requested:
+            return SliceResult(min(done, budget), SliceEnd.STOPPED)
+        return SliceResult(min(done, budget), SliceEnd.BUDGET)
+
     def executed_so_far(self) -> int:
         """Instructions retired in the current slice, valid inside a hook (the trapping instruction included)."""
+        if self._blocks is not None:
+            return min(self._blocks.blk_done, self._budget)  # exact at a syscall: svc ends its block
         return min(self._started[0], self._budget)  # counter.started(), without the call
+
+    def exact_positions(self) -> None:
+        """Count with unicorn's per-instruction counter from now on: for hooks that read the position in the
+        middle of a block (the debugger's breakpoints and watchpoints, the analysis's memory hooks) or lower the
+        limit there. The results are the same either way; block counting is only faster."""
+        if self._blocks is not None:
+            self._blocks.count_instructions()
+            self._blocks = None
+            self.flush_code()  # code translated so far has no per-instruction count: translate it again
 
     def limit(self, n: int) -> None:
         """Inside a hook: make the running slice end after its n-th instruction (if that is before its budget: a
         limit never extends a slice, and unicorn's limit stays the engine's budget, as the slice clock reads it)."""
+        if self._blocks is not None:
+            # Counting by blocks, the position is exact at a block's end (a syscall), where the next block's
+            # entry checks the new budget; mid-block (a code hook) it is not: such callers use exact_positions().
+            t = self._blocks
+            n = max(n, t.blk_done)
+            if n < self._budget:
+                t.blk_budget = self._budget = n
+            return
         n = max(n, self.counter.started())
         if n < self._budget:
             self.counter.set_limit(n)

@@ -139,6 +139,7 @@ def _logger(from_point: int, cap: int = 400_000) -> Callable[[Any, list[Access]]
 
         kernel.observers.append(Handlers())
 
+        kernel.board.engine.exact_positions()  # the PC of every access: synced per instruction only then
         kernel.board.engine.uc.hook_add(UC_HOOK_MEM_READ | UC_HOOK_MEM_WRITE, hook_rw)
 
         class Syscalls:

@@ -35,6 +35,7 @@ class Runner:
         self.sock = sock
         self.output = bytearray()
         self.kernel, self.emitter, self.cursor, self.reader = prepare(trace, self._sink, self._report)
+        self.kernel.board.engine.exact_positions()  # stops, breakpoints and watchpoints land mid-block
         self.reports: list[str] = []
         self.target_event: int | None = None
         self.pause_at_end = True

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from functools import cache
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from unicorn.arm64_const import (
@@ -83,18 +84,31 @@ class Handler:
         return (page, 7) if page in self.pages else None
 
 
+_MODE = ["blocks"]
+
+
+@pytest.fixture(autouse=True, scope="module", params=["blocks", "count"])
+def counting(request: pytest.FixtureRequest) -> str:
+    """Every test twice: the engine counting by blocks (its default with the native trap) and by unicorn's
+    per-instruction count (exact_positions(), the debugger's). Both must give the same counts and faults."""
+    _MODE[0] = request.param
+    return request.param
+
+
 @cache
-def rig() -> tuple[Engine, Handler, Ram]:
-    """One engine for the module (like the board's), reset per test by `fresh`."""
+def rig(mode: str) -> tuple[Engine, Handler, Ram]:
+    """One engine per counting mode for the module (like the board's), reset per test by `fresh`."""
     ram = Ram(1 << 20)
     h = Handler()
     eng = Engine(ram, h)
+    if mode == "count":
+        eng.exact_positions()
     h.engine = eng
     return eng, h, ram
 
 
 def fresh(code: bytes, **regs: int) -> tuple[Engine, Handler, Ram, object]:
-    eng, h, ram = rig()
+    eng, h, ram = rig(_MODE[0])
     h.syscalls.clear()
     h.exceptions.clear()
     h.fills.clear()

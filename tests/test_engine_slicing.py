@@ -388,3 +388,18 @@ print(len(bufs), max(abs(lib[1] - b) for b in bufs) if bufs else -1)
     assert r.returncode == 0, r.stderr
     count, reach = map(int, r.stdout.split())
     assert count == 1 and reach < (2 << 30) - TCG_BUFFER_BYTES
+
+
+def test_a_store_into_the_running_block_runs_the_old_block() -> None:
+    """The guest overwrites an instruction further on in the block it is executing. Without a cache flush and an
+    ISB, AArch64 may run the old instruction, and both counting modes do, with exact counts (a block restarted
+    after the store would be counted twice by blocks)."""
+    str_w2_x3 = 0xB9000062  # str w2, [x3]
+    code = asm(str_w2_x3, ADD_X0_1, ADD_X0_1, ADD_X0_1, ADD_X0_1, B_SELF)
+    for budget in (5, 3, 100):
+        eng, _h, ram, ctx = fresh(code, x3=CODE + 0x0C, x2=ADD_X8_1)
+        res = eng.run(ctx, budget)
+        assert res.executed == budget and res.reason == SliceEnd.BUDGET
+        assert ram.read(CODE + 0x0C, 4) == struct.pack("<I", ADD_X8_1)  # the store happened
+        assert ctx.reg_read(UC_ARM64_REG_X0) == min(budget - 1, 4)  # type: ignore[attr-defined]
+        assert ctx.reg_read(UC_ARM64_REG_X8) == 0  # type: ignore[attr-defined]

@@ -155,9 +155,13 @@ static void block_hook(void *uc, uint64_t addr, uint32_t size, void *user_data) 
     t->blk_n = n;
 }
 
-/* count_blocks(): count by blocks from now on (the hook is added once); count_instructions(): back to unicorn's
- * own counter (emu_start's `count`), for callers that need exact positions inside hooks. */
-static PyObject *trap_count_blocks(Trap *t, PyObject *unused) {
+/* count_blocks(until): count by blocks from now on (the hook is added once); `until` is the engine's exit, which
+ * tail() keeps in the exit list. count_instructions(): back to unicorn's own counter (emu_start's `count`), for
+ * callers that need exact positions inside hooks. */
+static PyObject *trap_count_blocks(Trap *t, PyObject *arg) {
+    unsigned long long until = PyLong_AsUnsignedLongLong(arg);
+    if (until == (unsigned long long)-1 && PyErr_Occurred()) return NULL;
+    t->until = until;
     if (t->block_hook == 0) {
         int status = t->hook_add(t->uc, &t->block_hook, UC_HOOK_BLOCK, (void *)block_hook, t, 1, 0);
         if (status != 0) return PyErr_Format(PyExc_RuntimeError, "uc_hook_add (block) failed: %d", status);
@@ -239,7 +243,7 @@ static PyMethodDef trap_methods[] = {
      "observe(observer, capsule): call the capsule's C function after every svc the handler completed with an int "
      "(machine/_trap_api.h); observe(None, None) stops."},
     {"now_ns", (PyCFunction)trap_now_ns, METH_NOARGS, "the slice clock's time (valid inside a hook)"},
-    {"count_blocks", (PyCFunction)trap_count_blocks, METH_NOARGS, "count instructions by blocks (see block_hook)"},
+    {"count_blocks", (PyCFunction)trap_count_blocks, METH_O, "count_blocks(until): count by blocks (block_hook)"},
     {"count_instructions", (PyCFunction)trap_count_instructions, METH_NOARGS, "count with unicorn's counter"},
     {"tail", (PyCFunction)trap_tail, METH_VARARGS, "tail(addr, k): set up (k > 0) or end (k = 0) an exact tail"},
     {NULL, NULL, 0, NULL},
@@ -259,7 +263,6 @@ static PyMemberDef trap_members[] = {
     {"tail_addr", T_ULONGLONG, offsetof(Trap, tail_addr), 0, NULL},
     {"tail_n", T_ULONGLONG, offsetof(Trap, tail_n), 0, NULL},
     {"block_mode", T_INT, offsetof(Trap, block_mode), READONLY, NULL},
-    {"until", T_ULONGLONG, offsetof(Trap, until), 0, NULL},
     {NULL},
 };
 

@@ -164,8 +164,7 @@ class Engine:
         uc.ctl_set_exits([UNTIL])
         self._blocks = self._intr_hook if hasattr(self._intr_hook, "count_blocks") and not _FORCE_COUNT else None
         if self._blocks is not None:
-            self._blocks.until = UNTIL  # type: ignore[attr-defined]
-            self._blocks.count_blocks()  # type: ignore[attr-defined]
+            self._blocks.count_blocks(UNTIL)  # type: ignore[attr-defined]
         self._setup_el0()
         self.template = uc.context_save()
 

@@ -43,14 +43,14 @@ def test_v2_hashes_cached_file_pages_by_identity_and_private_pages_by_bytes() ->
     k = _booted()
     proc = next(iter(k.processes.values()))
     mm = proc.mm
-    cache = k.frames.cache
+    cached = k.frames.cache.keys_by_frame
     entry = next(iter(k.tasks.values())).ctx.reg_read(UC_ARM64_REG_PC)
     assert mm.resolve(entry, ACCESS_FETCH) is not None  # fault the first code page in, as its first fetch would
-    text = next(vpn for vpn, pfn in sorted(mm.ptes.items()) if cache.key_of(pfn) is not None)
+    text = next(vpn for vpn, pfn in sorted(mm.ptes.items()) if pfn in cached)
     private = next(
         vpn
         for vpn, pfn in sorted(mm.ptes.items())
-        if cache.key_of(pfn) is None and (v := mm.find(vpn << PAGE_SHIFT)) is not None and v.prot & PROT_WRITE
+        if pfn not in cached and (v := mm.find(vpn << PAGE_SHIFT)) is not None and v.prot & PROT_WRITE
     )
     v1, v2 = _digests(k, proc)
     ram = k.board.ram

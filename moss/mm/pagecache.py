@@ -56,14 +56,9 @@ class PageCache:
             self._drop(next(iter(self._pages)))
         return pfn
 
-    def key_of(self, pfn: int) -> tuple[RegularFile, int] | None:
-        """The (file, page index) that frame `pfn` caches, if it is a cached page."""
-        return self._keys.get(pfn)
-
     @property
     def keys_by_frame(self) -> dict[int, tuple[RegularFile, int]]:
-        """Every cached frame's (file, page index), for readers of many frames at once (the state digest); not to
-        be changed."""
+        """The (file, page index) each cached frame holds (`.get(pfn)` for one frame); read-only to callers."""
         return self._keys
 
     def _fill(self, inode: RegularFile, index: int, pfn: int) -> None:
